@@ -1,0 +1,95 @@
+"""What every command needs: where the vault is, its passphrase, the Stripe key and server.
+
+The passphrase comes from ``--passphrase-file``, else ``IDENTITY_DESK_PASSPHRASE``, else a prompt
+on the terminal; never from the command line, where other users could read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from identity_desktop.desk import Desk
+from identity_desktop.errors import IdentityDeskError, UsageError
+from identity_desktop.paths import default_vault_path
+
+PASSPHRASE_ENV = "IDENTITY_DESK_PASSPHRASE"
+NEW_PASSPHRASE_ENV = "IDENTITY_DESK_NEW_PASSPHRASE"
+
+
+def read_secret_file(path: str, what: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise IdentityDeskError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise IdentityDeskError(f"the {what} file {path} is not UTF-8 text") from None
+    secret = text.rstrip("\r\n")
+    if not secret:
+        raise IdentityDeskError(f"the {what} file {path} is empty")
+    return secret
+
+
+def prompt_secret(prompt: str, *, confirm: bool = False) -> str:
+    if not sys.stdin.isatty():
+        raise IdentityDeskError(
+            f"no passphrase given: use --passphrase-file or set {PASSPHRASE_ENV}")
+    try:
+        first = getpass.getpass(prompt)
+        if confirm and getpass.getpass("Repeat it: ") != first:
+            raise IdentityDeskError("the two passphrases differ")
+    except (EOFError, KeyboardInterrupt):
+        raise IdentityDeskError("no passphrase given") from None
+    return first
+
+
+class CliContext:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+
+    @property
+    def vault_path(self) -> Path:
+        path = getattr(self.args, "vault", None)
+        return Path(path).expanduser() if path else default_vault_path()
+
+    def passphrase(self, *, confirm: bool = False) -> str:
+        file = getattr(self.args, "passphrase_file", None)
+        if file:
+            return read_secret_file(file, "passphrase")
+        env = os.environ.get(PASSPHRASE_ENV)
+        if env:
+            return env
+        return prompt_secret("Vault passphrase: ", confirm=confirm)
+
+    def new_passphrase(self) -> str:
+        file = getattr(self.args, "new_passphrase_file", None)
+        if file:
+            return read_secret_file(file, "new passphrase")
+        env = os.environ.get(NEW_PASSPHRASE_ENV)
+        if env:
+            return env
+        return prompt_secret("New vault passphrase: ", confirm=True)
+
+    def bundle_passphrase(self) -> str | None:
+        file = getattr(self.args, "bundle_passphrase_file", None)
+        return read_secret_file(file, "bundle passphrase") if file else None
+
+    def open_desk(self) -> Desk:
+        return Desk.open(self.vault_path, self.passphrase())
+
+    @property
+    def api_base(self) -> str | None:
+        return getattr(self.args, "api_base", None) or os.environ.get("STRIPE_API_BASE") or None
+
+
+def parse_day(text: str, option: str) -> tuple[int, int, int]:
+    import datetime as dt
+
+    try:
+        d = dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} wants a date as YYYY-MM-DD, not {text!r}") from None
+    return d.year, d.month, d.day

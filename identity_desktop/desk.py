@@ -1,0 +1,71 @@
+"""The unlocked workspace: the vault plus its in-memory list index, kept in step.
+
+Both the CLI and the window drive the core through a ``Desk``; every mutation returns what
+changed so that callers (panes, the CLI) decide what to refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from identity_desktop.importing.importer import Cancelled, ImportSummary, Progress, import_files
+from identity_desktop.index import RedactionState, ReportIndex
+from identity_desktop.vault.reports import get_report, load_summaries
+from identity_desktop.vault.store import Vault
+
+
+def session_states(vault: Vault) -> dict[str, RedactionState]:
+    """The outbox's state per verification session (empty until the outbox module is present)."""
+    try:
+        from identity_desktop.outbox.store import redaction_states
+    except ImportError:
+        return {}
+    return redaction_states(vault)
+
+
+class Desk:
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self.index = ReportIndex(load_summaries(vault))
+        self.refresh_redaction_states()
+
+    @classmethod
+    def open(cls, path: Path, passphrase: str) -> Desk:
+        return cls(Vault.open(path, passphrase))
+
+    @classmethod
+    def create(cls, path: Path, passphrase: str) -> Desk:
+        return cls(Vault.create(path, passphrase))
+
+    def refresh_redaction_states(self) -> list[int]:
+        return self.index.set_session_states(session_states(self.vault))
+
+    def apply_changes(self, summaries: Sequence[Sequence[Any]]) -> tuple[list[int], list[int]]:
+        """Bring the index up to date after the vault changed; returns (added, changed) rows."""
+        return self.index.upsert(summaries)
+
+    def import_files(self, paths: Sequence[Path | str], *, skip_invalid: bool = False,
+                     progress: Progress | None = None, cancelled: Cancelled | None = None,
+                     bundle_passphrase: str | None = None) -> ImportSummary:
+        summary = import_files(self.vault, paths, skip_invalid=skip_invalid, progress=progress,
+                               cancelled=cancelled, bundle_passphrase=bundle_passphrase,
+                               identities=self.age_identities())
+        self.apply_changes(summary.changed)
+        return summary
+
+    def age_identities(self) -> list[str]:
+        """The vault's own age identity, for opening bundles made for this reviewer."""
+        try:
+            from identity_desktop.bundles import vault_identity
+        except ImportError:
+            return []
+        return [vault_identity(self.vault)]
+
+    def report(self, report_id: str) -> dict[str, Any] | None:
+        return get_report(self.vault, report_id)
+
+    def lock(self) -> None:
+        self.vault.lock()
+        self.index = ReportIndex()

@@ -1,0 +1,121 @@
+"""Import files into the vault, batch by batch, with progress and cancel.
+
+- A file that fails as a whole (unreadable, empty, not JSON, not reports) changes nothing.
+- By default a file with any invalid record is refused whole, naming the first bad records, so
+  that a half-broken export never lands half-imported; ``skip_invalid`` imports the valid records
+  and reports the rest as rejected (the window's choice, where the summary lists the reasons).
+- Batches are committed one by one; ``progress`` is called after each commit, so whatever was
+  reported done survives a crash or a cancel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from identity_desktop.errors import IdentityDeskError
+from identity_desktop.importing.readers import Rejected, read_records
+from identity_desktop.vault.reports import UpsertResult, upsert_reports
+from identity_desktop.vault.store import Vault
+
+BATCH_SIZE = 2000
+# progress(file_name, records_done_in_file, records_in_file)
+Progress = Callable[[str, int, int], None]
+Cancelled = Callable[[], bool]
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    error: str | None = None  # the file was refused whole
+    cancelled: bool = False
+
+
+@dataclass
+class ImportSummary:
+    files: list[FileOutcome] = field(default_factory=list)
+    changed: list[list[Any]] = field(default_factory=list)  # summaries of added/updated reports
+
+    @property
+    def added(self) -> int:
+        return sum(f.added for f in self.files)
+
+    @property
+    def updated(self) -> int:
+        return sum(f.updated for f in self.files)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(f.unchanged for f in self.files)
+
+    @property
+    def rejected(self) -> list[Rejected]:
+        return [r for f in self.files for r in f.rejected]
+
+    @property
+    def errors(self) -> list[str]:
+        return [f.error for f in self.files if f.error]
+
+    @property
+    def cancelled(self) -> bool:
+        return any(f.cancelled for f in self.files)
+
+    def line(self) -> str:
+        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{len(self.rejected)} rejected")
+
+
+def _refusal(path: str, rejected: Sequence[Rejected]) -> str:
+    first = "; ".join(f"{r.location}: {r.reason}" for r in rejected[:3])
+    more = f" (and {len(rejected) - 3} more)" if len(rejected) > 3 else ""
+    return (f"{path}: {len(rejected)} invalid record(s), nothing imported from this file: "
+            f"{first}{more}")
+
+
+def import_files(
+    vault: Vault,
+    paths: Sequence[Path | str],
+    *,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+    bundle_passphrase: str | None = None,
+    identities: list[str] | None = None,
+) -> ImportSummary:
+    summary = ImportSummary()
+    for raw_path in paths:
+        path = str(raw_path)
+        outcome = FileOutcome(path)
+        summary.files.append(outcome)
+        try:
+            parsed = read_records(Path(path), bundle_passphrase=bundle_passphrase,
+                                  identities=identities)
+        except IdentityDeskError as exc:
+            outcome.error = str(exc)
+            continue
+        outcome.rejected = parsed.rejected
+        if parsed.rejected and not skip_invalid:
+            outcome.error = _refusal(path, parsed.rejected)
+            continue
+        reports = [r.report for r in parsed.records]
+        total = len(reports)
+        for start in range(0, total, BATCH_SIZE):
+            if cancelled is not None and cancelled():
+                outcome.cancelled = True
+                break
+            result: UpsertResult = upsert_reports(vault, reports[start:start + BATCH_SIZE])
+            outcome.added += result.added
+            outcome.updated += result.updated
+            outcome.unchanged += result.unchanged
+            summary.changed.extend(result.changed)
+            if progress is not None:
+                progress(path, min(start + BATCH_SIZE, total), total)
+        if outcome.cancelled:
+            break
+    return summary

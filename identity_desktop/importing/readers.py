@@ -1,0 +1,172 @@
+"""Parse an exported batch into validated report objects, naming the file and record of every
+problem.
+
+Accepted shapes: a Stripe list object (``{"object": "list", "data": [...]}``), a JSON array, a
+single report object, JSON Lines, and any of these inside an age bundle. Messages name positions
+and fields, never values (values may be personal data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from identity_desktop.errors import ImportFileError
+from identity_desktop.report import validate_report
+
+MAX_RECORD_BYTES = 8 * 1024 * 1024  # no single report comes near this; a longer line is garbage
+_JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    location: str  # "line 12" or "index 3"
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    source: str  # file name
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.location}: {self.reason}"
+
+
+@dataclass
+class ParsedFile:
+    records: list[SourceRecord]
+    rejected: list[Rejected]
+
+
+def read_records(path: Path, *, bundle_passphrase: str | None = None,
+                 identities: list[str] | None = None) -> ParsedFile:
+    """Read and validate every record of ``path``. Raises ``ImportFileError`` when the file fails
+    as a whole (unreadable, empty, not JSON, not reports); bad records are returned as rejected."""
+    path = Path(path)
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ImportFileError(f"{name}: is a folder, not a file") from None
+    except FileNotFoundError:
+        raise ImportFileError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise ImportFileError(f"{name}: cannot be read ({exc.strerror})") from None
+    suffix = path.suffix.lower()
+    if suffix == ".age" or data.startswith(b"age-encryption.org/") or data.startswith(
+            b"-----BEGIN AGE ENCRYPTED FILE-----"):
+        from identity_desktop.bundles import decrypt_bundle  # late: keeps pyrage off the hot path
+
+        data = decrypt_bundle(data, name=name, identities=identities or [],
+                              passphrase=bundle_passphrase)
+        suffix = ""
+    return parse_bytes(data, name, jsonl=suffix in _JSONL_SUFFIXES)
+
+
+def parse_bytes(data: bytes, name: str, *, jsonl: bool = False) -> ParsedFile:
+    if not data.strip():
+        raise ImportFileError(f"{name}: the file is empty")
+    if b"\x00" in data[:65536]:
+        raise ImportFileError(f"{name}: not a text file (it holds binary data), so not JSON")
+    if jsonl:
+        return _parse_jsonl(data, name)
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if _looks_like_jsonl(data):
+            return _parse_jsonl(data, name)
+        raise ImportFileError(f"{name}: not valid JSON ({_json_error(exc, data)})") from None
+    return _from_document(document, name)
+
+
+def _looks_like_jsonl(data: bytes) -> bool:
+    first_line, _, rest = data.lstrip().partition(b"\n")
+    if not rest.strip() or not first_line.strip().startswith(b"{"):
+        return False
+    try:
+        return isinstance(orjson.loads(first_line), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _json_error(exc: orjson.JSONDecodeError, data: bytes) -> str:
+    """orjson's message minus any quoted input: the position is enough and values may be
+    personal data."""
+    pos = getattr(exc, "pos", None)
+    if isinstance(pos, int) and pos >= 0:
+        line = data.count(b"\n", 0, pos) + 1
+        column = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+        where = f"line {line}, column {column}"
+    else:
+        where = "position unknown"
+    reason = str(exc).split(":", 1)[0]
+    if pos is not None and isinstance(pos, int) and pos >= len(data.rstrip()) - 1:
+        reason = "the file ends too early (truncated?)"
+    elif "utf-8" in str(exc).lower() or "unicode" in str(exc).lower():
+        reason = "not UTF-8 text"
+    return f"{reason} at {where}"
+
+
+def _check(obj: object, location: str, name: str, out: ParsedFile) -> None:
+    reason = validate_report(obj)
+    if reason is None:
+        out.records.append(SourceRecord(location, obj))  # type: ignore[arg-type]
+    else:
+        out.rejected.append(Rejected(name, location, reason))
+
+
+def _from_document(document: object, name: str) -> ParsedFile:
+    out = ParsedFile([], [])
+    if isinstance(document, list):
+        items: list[object] = document
+    elif isinstance(document, dict) and document.get("object") == "list":
+        data = document.get("data")
+        if not isinstance(data, list):
+            raise ImportFileError(f"{name}: a list object whose 'data' is not an array")
+        items = data
+    elif isinstance(document, dict) and ("id" in document or "object" in document):
+        kind = document.get("object")
+        if kind not in (None, "identity.verification_report"):
+            raise ImportFileError(
+                f"{name}: holds a '{str(kind)[:60]}' object, not verification reports")
+        _check(document, "the file's object", name, out)
+        return out
+    else:
+        raise ImportFileError(
+            f"{name}: not a Stripe list object, a JSON array or a verification report")
+    for index, item in enumerate(items):
+        _check(item, f"index {index}", name, out)
+    return out
+
+
+def _parse_jsonl(data: bytes, name: str) -> ParsedFile:
+    out = ParsedFile([], [])
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        location = f"line {number}"
+        if len(line) > MAX_RECORD_BYTES:
+            out.rejected.append(Rejected(name, location,
+                                         f"longer than {MAX_RECORD_BYTES // 2**20} MiB"))
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            out.rejected.append(Rejected(name, location,
+                                         f"not valid JSON ({_json_error(exc, line)})"))
+            continue
+        _check(obj, location, name, out)
+    if not out.records and out.rejected and len(out.rejected) == _nonblank_lines(data):
+        first = out.rejected[0]
+        raise ImportFileError(f"{name}: no line holds a verification report "
+                              f"({first.location}: {first.reason})")
+    return out
+
+
+def _nonblank_lines(data: bytes) -> int:
+    return sum(1 for line in data.split(b"\n") if line.strip())
