@@ -38,10 +38,17 @@ def default_vault_path() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and make the leaf folder owner-only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(PermissionError):  # a folder we do not own, e.g. /tmp itself
-        if path.stat().st_uid == os.getuid() and path != Path("/tmp"):
+    """Create ``path`` (and missing parents) owner-only.
+
+    A folder that already exists is left as it is unless it is the app's own data folder: a
+    user who keeps the vault in, say, ``~/Documents`` keeps that folder's permissions (the vault
+    file itself is always 0600).
+    """
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+    elif path == data_dir():
+        with contextlib.suppress(PermissionError):
             os.chmod(path, 0o700)
     return path
 
