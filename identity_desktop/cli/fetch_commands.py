@@ -122,8 +122,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     interactive = sys.stderr.isatty()
     try:
         access = connect(vault, base)
-        print(f"fetching from {api_host(base)} with a {access.mode}-mode key "
-              f"(from {access.key_source})", file=sys.stderr, flush=True)
+        if interactive:  # scripts get only the summary line (and errors) on their streams
+            print(f"fetching from {api_host(base)} with a {access.mode}-mode key "
+                  f"(from {access.key_source})", file=sys.stderr, flush=True)
 
         def progress(summary: FetchSummary) -> None:
             if interactive:

@@ -157,7 +157,7 @@ class Retrier:
                  rng: random.Random | None = None, pacer: Pacer | None = None) -> None:
         self.policy = policy or RetryPolicy()
         self.cancelled = cancelled
-        self.sleep = sleeper or _cancellable_sleep(cancelled)
+        self.sleep = sleeper if sleeper is not None else _cancellable_sleep(cancelled)
         self.on_wait = on_wait
         self.rng = rng or random.Random()
         self.pacer = pacer or Pacer()
