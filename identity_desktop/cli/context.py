@@ -75,7 +75,16 @@ class CliContext:
 
     def bundle_passphrase(self) -> str | None:
         file = getattr(self.args, "bundle_passphrase_file", None)
-        return read_secret_file(file, "bundle passphrase") if file else None
+        if file:
+            return read_secret_file(file, "bundle passphrase")
+        # Importing a passphrase-encrypted bundle at a terminal asks for its passphrase.
+        files = getattr(self.args, "files", None) or ()
+        if files and sys.stdin.isatty():
+            from identity_desktop.bundles import path_needs_passphrase
+
+            if any(path_needs_passphrase(f) for f in files):
+                return prompt_secret("Bundle passphrase: ")
+        return None
 
     def open_desk(self) -> Desk:
         return Desk.open(self.vault_path, self.passphrase())
