@@ -33,11 +33,25 @@ class Desk:
 
     @classmethod
     def open(cls, path: Path, passphrase: str) -> Desk:
-        return cls(Vault.open(path, passphrase))
+        vault = Vault.open(path, passphrase)
+        try:
+            return cls(vault)
+        except BaseException:
+            # A damaged record found while building the index: do not leave the keys in
+            # memory and the file open behind the error.
+            vault.lock()
+            raise
 
     @classmethod
     def create(cls, path: Path, passphrase: str) -> Desk:
-        return cls(Vault.create(path, passphrase))
+        vault = Vault.create(path, passphrase)
+        try:
+            from identity_desktop.bundles import ensure_vault_identity
+        except ImportError:
+            pass
+        else:
+            ensure_vault_identity(vault)  # a new vault comes with its age identity
+        return cls(vault)
 
     def refresh_redaction_states(self) -> list[int]:
         return self.index.set_session_states(session_states(self.vault))

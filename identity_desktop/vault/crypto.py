@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 NONCE_SIZE = 12
+TAG_SIZE = 16
 KEY_SIZE = 32
 LOOKUP_SIZE = 16
 
@@ -109,9 +110,17 @@ def wrap_key(kek: bytes, data_key: bytes, header_ad: bytes) -> bytes:
     return nonce + AESGCM(kek).encrypt(nonce, data_key, header_ad)
 
 
+def _open_box(aead: AESGCM, blob: bytes, ad: bytes) -> bytes:
+    # A blob cut shorter than nonce + tag would make AESGCM raise ValueError (bad nonce size):
+    # it is damaged data like any other, so it fails authentication the same way.
+    if len(blob) < NONCE_SIZE + TAG_SIZE:
+        raise InvalidTag
+    return aead.decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], ad)
+
+
 def unwrap_key(kek: bytes, wrapped: bytes, header_ad: bytes) -> bytes:
     """Raises ``InvalidTag`` when the wrapped key or its header was altered."""
-    return AESGCM(kek).decrypt(wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:], header_ad)
+    return _open_box(AESGCM(kek), wrapped, header_ad)
 
 
 class RecordCipher:
@@ -141,7 +150,7 @@ class RecordCipher:
 
     def decrypt(self, blob: bytes, ad: bytes) -> bytes:
         """Raises ``InvalidTag`` when the blob is not the one written for ``ad``."""
-        return self._aead.decrypt(blob[:NONCE_SIZE], blob[NONCE_SIZE:], ad)
+        return _open_box(self._aead, blob, ad)
 
 
 __all__ = [

@@ -7,6 +7,9 @@ Guarantees:
 - The header (format version, Argon2id parameters, passphrase verifier, wrapped data key) carries
   a checksum; a wrong passphrase (``WrongPassphraseError``) and altered key material
   (``VaultTamperedError``) are told apart, and neither writes to the file.
+- A file SQLite itself finds damaged (truncated, overwritten pages) is reported as
+  ``VaultTamperedError`` too, whether at open or by any later read or write, never as a bare
+  ``sqlite3.DatabaseError``.
 - Writes happen in transactions; a crash leaves the last committed state (SQLite WAL,
   ``synchronous=FULL``).
 - The connection belongs to the thread that opened the vault. The window runs all vault work on
@@ -21,7 +24,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +84,77 @@ class _Header:
         return h.digest()
 
 
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+class _DamagedFileError(VaultTamperedError, sqlite3.DatabaseError):
+    """SQLite found the file itself damaged. Still a ``sqlite3.DatabaseError``, so cleanup code
+    that tolerates SQLite errors (rollback, close) keeps working."""
+
+
+def _check_damage(path: Path, exc: sqlite3.DatabaseError) -> None:
+    """Raise ``_DamagedFileError`` for corruption; other errors (busy, locked, disk full...)
+    are not the file's fault and go on as they are."""
+    if isinstance(exc, VaultTamperedError):
+        return
+    if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        raise _DamagedFileError(
+            f"the vault at {path} is damaged or was tampered with: SQLite cannot read it "
+            f"({exc})") from None
+
+
+def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(self: sqlite3.Cursor, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except sqlite3.DatabaseError as exc:
+            _check_damage(self.connection.vault_path, exc)  # type: ignore[attr-defined]
+            raise
+
+    guarded.__name__ = method.__name__
+    return guarded
+
+
+class _VaultCursor(sqlite3.Cursor):
+    """Every statement and every fetched row goes through :func:`_check_damage`, so damage
+    met by any module (reports, outbox, secrets) reads as tampering, not as a crash."""
+
+    execute = _guarded(sqlite3.Cursor.execute)
+    executemany = _guarded(sqlite3.Cursor.executemany)
+    __next__ = _guarded(sqlite3.Cursor.__next__)
+    fetchone = _guarded(sqlite3.Cursor.fetchone)
+    fetchmany = _guarded(sqlite3.Cursor.fetchmany)
+    fetchall = _guarded(sqlite3.Cursor.fetchall)
+
+
+class _VaultConnection(sqlite3.Connection):
+    """Hands out :class:`_VaultCursor` for every statement, ``conn.execute`` included."""
+
+    vault_path: Path
+
+    def cursor(self, factory: Any = None) -> Any:
+        return super().cursor(factory or _VaultCursor)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq: Any, /) -> Any:
+        return self.cursor().executemany(sql, seq)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    # Sorting and temporary indices stay in memory: no SQLite temp file ever holds our pages.
-    conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA foreign_keys=ON")
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0,
+                           factory=_VaultConnection)
+    conn.vault_path = path
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        # Sorting and temporary indices stay in memory: no SQLite temp file ever holds our pages.
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except BaseException:
+        conn.close()  # else the -wal/-shm files it made outlive a failed open
+        raise
     return conn
 
 
@@ -300,24 +367,50 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+def _check_length(path: Path, head: bytes) -> None:
+    """Refuse a file shorter than SQLite's header says it is: it was truncated.
+
+    The page count in the header is trusted only when SQLite marks it valid (change counter
+    equal to "version valid for"), and only when no write-ahead log holds pages yet to be
+    copied back: after a crash mid-checkpoint the file may be short until the log is replayed.
+    """
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    if not pages or head[24:28] != head[92:96]:
+        return
+    wal = Path(str(path) + "-wal")
+    if wal.exists() and wal.stat().st_size > 32:  # 32 bytes: a log header without frames
+        return
+    if path.stat().st_size < pages * page_size:
+        raise VaultTamperedError(
+            f"the vault at {path} is damaged or was tampered with: the file is shorter than "
+            "its header says (truncated?)")
+
+
 def _connect_existing(path: Path) -> sqlite3.Connection:
     try:
         # Read the SQLite header ourselves first: connecting must never turn a non-vault file
         # into a vault (SQLite would happily create tables in an empty file).
         with open(path, "rb") as f:
-            head = f.read(16)
-        if head != b"SQLite format 3\x00":
+            head = f.read(100)
+        if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
             raise VaultTamperedError(
                 f"{path} is not an Identity Desk vault, or its file header is damaged")
+        _check_length(path, head)
         return _connect(path)
     except sqlite3.DatabaseError as exc:
+        if isinstance(exc, VaultTamperedError):
+            raise
         raise VaultTamperedError(f"{path} is not a readable vault ({exc})") from None
 
 
 def _read_header(conn: sqlite3.Connection, path: Path) -> _Header:
     try:
         rows = dict(conn.execute("SELECT name, value FROM meta").fetchall())
-    except sqlite3.DatabaseError:
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, VaultTamperedError):
+            raise
         raise VaultTamperedError(
             f"{path} is not an Identity Desk vault, or it is damaged") from None
     fields = {n: _as_bytes(rows[n]) for n in _HEADER_FIELDS if n in rows}
