@@ -8,6 +8,7 @@ case                                pyrage says                  we say
 no bytes / cut in the first line    "failed to fill whole        empty bundle / truncated
                                     buffer"
 cut inside the header               "Incomplete header"          truncated
+cut before the payload's nonce      "age file is truncated"      truncated
 X25519 file, none of our keys       "No matching keys found"     wrong identity
 scrypt file, no passphrase given    "No matching keys found"     give --bundle-passphrase-file
 scrypt file, wrong passphrase       "Decryption failed"          wrong bundle passphrase
@@ -17,6 +18,8 @@ payload cut or edited               "decryption error"           truncated or al
                                                                  apart by ``diagnose``
 armor cut / bad armor characters    "invalid armor...",          truncated / altered
                                     "DecodeError: ..."
+scrypt work factor over rage's      "Excessive work parameter    work factor too high
+limit                               for passphrase..."
 ==================================  ===========================  ==============================
 
 Limits of the format: an edit inside an X25519 stanza's key material reads as "wrong identity",
@@ -88,7 +91,7 @@ def decrypt_bundle(data: bytes, *, name: str, identities: list[str],
             raise BundlePassphraseRequiredError(
                 f"{name}: the bundle is passphrase-encrypted: give --bundle-passphrase-file")
         try:
-            plaintext = age_passphrase.decrypt(binary, passphrase)
+            plaintext: bytes = age_passphrase.decrypt(binary, passphrase)
         except pyrage.DecryptError as exc:
             raise _mapped(exc, binary, header, name, [], passphrase) from None
     else:
