@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from identity_desktop.errors import IdentityDeskError
 from identity_desktop.importing.readers import Rejected, read_records
 from identity_desktop.vault.reports import UpsertResult, upsert_reports
 from identity_desktop.vault.store import Vault
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 # progress(file_name, records_done_in_file, records_in_file)
@@ -89,7 +92,7 @@ def import_files(
     identities: list[str] | None = None,
 ) -> ImportSummary:
     summary = ImportSummary()
-    for raw_path in paths:
+    for number, raw_path in enumerate(paths, 1):
         path = str(raw_path)
         outcome = FileOutcome(path)
         summary.files.append(outcome)
@@ -98,10 +101,13 @@ def import_files(
                                   identities=identities)
         except IdentityDeskError as exc:
             outcome.error = str(exc)
+            log.info("import: file %d of %d refused as a whole", number, len(paths))
             continue
         outcome.rejected = parsed.rejected
         if parsed.rejected and not skip_invalid:
             outcome.error = _refusal(path, parsed.rejected)
+            log.info("import: file %d of %d refused: %d invalid record(s)", number,
+                     len(paths), len(parsed.rejected))
             continue
         reports = [r.report for r in parsed.records]
         total = len(reports)
@@ -116,6 +122,10 @@ def import_files(
             summary.changed.extend(result.changed)
             if progress is not None:
                 progress(path, min(start + BATCH_SIZE, total), total)
+        # Counts only: file names and record contents may be personal data.
+        log.info("import: file %d of %d: %d added, %d updated, %d unchanged, %d rejected%s",
+                 number, len(paths), outcome.added, outcome.updated, outcome.unchanged,
+                 len(outcome.rejected), " (cancelled)" if outcome.cancelled else "")
         if outcome.cancelled:
             break
     return summary
