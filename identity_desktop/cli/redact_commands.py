@@ -1,0 +1,261 @@
+"""``redact queue | list | cancel | retry | export | import`` and ``sync [--once]``.
+
+Queueing from the command line is a deliberate act (the window asks for confirmation, the CLI
+prints what it queued). ``sync`` sends the queue under the key's rate limit, follows each
+session until Stripe reports it redacted, then redacts the local copies; progress goes to
+standard error, the summary to standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import orjson
+
+from identity_desktop.cli.context import CliContext
+from identity_desktop.errors import StripeAccessError, UsageError
+from identity_desktop.outbox import store
+from identity_desktop.outbox.store import OutboxEntry, OutboxState
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    redact = sub.add_parser("redact", parents=[common], help="the redaction queue",
+                            description="Queue verification sessions for redaction at Stripe "
+                                        "(irreversible once sent), and manage the queue.")
+    rsub = redact.add_subparsers(dest="redact_command", metavar="ACTION", required=True)
+    p = rsub.add_parser("queue", parents=[common],
+                        help="queue the sessions of these reports (vr_) or sessions (vs_)")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.set_defaults(handler=cmd_queue)
+    p = rsub.add_parser("list", parents=[common], help="the queue, oldest first")
+    p.add_argument("--json", action="store_true", help="JSON Lines output")
+    p.add_argument("--state", action="append", choices=[str(s) for s in OutboxState],
+                   help="only entries in this state (repeatable)")
+    p.set_defaults(handler=cmd_list)
+    p = rsub.add_parser("cancel", parents=[common], help="cancel queued entries never sent")
+    p.add_argument("ids", nargs="+", metavar="SESSION_ID")
+    p.set_defaults(handler=cmd_cancel)
+    p = rsub.add_parser("retry", parents=[common], help="send failed entries again")
+    p.add_argument("ids", nargs="+", metavar="SESSION_ID")
+    p.set_defaults(handler=cmd_retry)
+    p = rsub.add_parser("export", parents=[common],
+                        help="write the pending queue for an admin (age-encrypted)",
+                        description="Write the entries not yet sent (session ids and "
+                                    "idempotency keys only) to an age file for an admin, "
+                                    "who merges them with 'identity-desk redact import'.")
+    p.add_argument("--out", required=True, metavar="FILE.age")
+    p.add_argument("--recipient", "-r", action="append", required=True, metavar="AGE_PUBKEY",
+                   help="the admin's age public key (repeatable)")
+    p.set_defaults(handler=cmd_export)
+    p = rsub.add_parser("import", parents=[common],
+                        help="merge a reviewer's exported queue into this vault's queue")
+    p.add_argument("file", metavar="FILE.age")
+    p.add_argument("--bundle-passphrase-file", metavar="FILE",
+                   help="passphrase, for a passphrase-encrypted bundle")
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("sync", parents=[common],
+                       help="send the redaction queue, follow it, redact local copies",
+                       description="Send queued redactions to Stripe (paced under the key's "
+                                   "rate limit), poll until Stripe reports them redacted and "
+                                   "redact the local copies. Stops when the queue is done or "
+                                   "only waits on Stripe for longer than --max-wait.")
+    p.add_argument("--once", action="store_true",
+                   help="one pass: send what is due once, check each session once, exit")
+    p.add_argument("--max-wait", type=_seconds, default=120.0, metavar="SECONDS",
+                   help="stop when nothing falls due within this time (default 120)")
+    p.add_argument("--poll-interval", type=_seconds, default=2.0, metavar="SECONDS",
+                   help="first status check after Stripe accepts (then backing off; default 2)")
+    p.add_argument("--retry-base", type=_seconds, default=1.0, metavar="SECONDS",
+                   help="first retry delay after a transient error (doubling; default 1)")
+    p.add_argument("--rate", type=float, metavar="N",
+                   help="requests per second (default: 92%% of the key's mode limit)")
+    p.set_defaults(handler=cmd_sync)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("seconds must be within 0..86400")
+    return value
+
+
+def _when(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def _line(e: OutboxEntry) -> str:
+    parts = [e.session, str(e.state), f"attempts {e.attempts}", f"queued {_when(e.queued_at)}"]
+    if e.error:
+        parts.append(e.error)
+    return "  ".join(parts)
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    desk = CliContext(args).open_desk()
+    try:
+        result = store.queue_reports(desk.vault, args.ids)
+    finally:
+        desk.lock()
+    for e in result.added:
+        print(f"queued {e.session}")
+    for e in result.existing:
+        print(f"already in the queue: {e.session} ({e.state})")
+    print(f"{len(result.added)} session(s) queued for redaction; run 'identity-desk sync' to "
+          "send them", file=sys.stderr)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    desk = CliContext(args).open_desk()
+    try:
+        entries = store.list_entries(desk.vault, args.state)
+    finally:
+        desk.lock()
+    for e in entries:
+        if args.json:
+            sys.stdout.write(orjson.dumps(e.public()).decode() + "\n")
+        else:
+            sys.stdout.write(_line(e) + "\n")
+    if not args.json:
+        c = store.counts(entries)
+        print(", ".join(f"{n} {s}" for s, n in c.items() if n) or "the queue is empty",
+              file=sys.stderr)
+    return 0
+
+
+def _edit(args: argparse.Namespace, action: Callable[..., list[OutboxEntry]], verb: str) -> int:
+    desk = CliContext(args).open_desk()
+    try:
+        sessions = store.sessions_for_ids(desk.vault, args.ids)
+        done = action(desk.vault, sessions)
+    finally:
+        desk.lock()
+    for e in done:
+        print(f"{verb} {e.session} ({e.state})")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    return _edit(args, store.cancel, "cancelled")
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    return _edit(args, store.retry, "will retry")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from identity_desktop.outbox.handoff import export_pending
+
+    desk = CliContext(args).open_desk()
+    try:
+        count = export_pending(desk.vault, args.out, args.recipient)
+    finally:
+        desk.lock()
+    print(f"exported {count} pending redaction request(s) to {args.out}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from identity_desktop.outbox.handoff import import_requests
+
+    ctx = CliContext(args)
+    bundle_passphrase = ctx.bundle_passphrase()
+    desk = ctx.open_desk()
+    try:
+        result = import_requests(desk.vault, args.file, identities=desk.age_identities(),
+                                 passphrase=bundle_passphrase)
+    finally:
+        desk.lock()
+    for e in result.added:
+        print(f"queued {e.session}")
+    for e in result.existing:
+        print(f"already in the queue: {e.session} ({e.state})")
+    print(f"{len(result.added)} session(s) added to the queue, {len(result.existing)} were "
+          "already there", file=sys.stderr)
+    return 0
+
+
+@contextmanager
+def _stop_on_interrupt() -> Iterator[Callable[[], bool]]:
+    """First Ctrl-C: finish the requests in flight and stop (nothing is lost: an entry caught
+    mid-request is resent with the same key next time). A second one stops at once."""
+    requested = False
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal requested
+        if requested:
+            raise KeyboardInterrupt
+        requested = True
+        print("\nstopping after the requests in flight (Ctrl-C again to stop now)",
+              file=sys.stderr, flush=True)
+
+    try:
+        signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:
+        yield lambda: False
+        return
+    try:
+        yield lambda: requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from identity_desktop.outbox.sync import SyncEvent, SyncOptions, engine_for_vault
+
+    ctx = CliContext(args)
+    desk = ctx.open_desk()
+    interactive = sys.stderr.isatty()
+    last = [0.0]
+    try:
+        if not store.list_entries(desk.vault, store.ACTIVE_STATES):
+            print("nothing to sync: the redaction queue has no pending entry")
+            return 0
+        options = SyncOptions(poll_interval=args.poll_interval, backoff_base=args.retry_base)
+        if args.rate is not None and not 0 < args.rate <= 1000:
+            raise UsageError("--rate must be within 0..1000 requests per second")
+
+        def progress(event: SyncEvent) -> None:
+            now = time.monotonic()
+            if now - last[0] < 1.0:
+                return
+            last[0] = now
+            s = engine.stats
+            print(f"sync: {s.requests} sent, {s.accepted} accepted, {s.redacted} redacted, "
+                  f"{s.failed} failed, {len(engine.active())} still pending",
+                  end="\r" if interactive else "\n", file=sys.stderr, flush=True)
+
+        engine = engine_for_vault(desk.vault, api_base=ctx.api_base, options=options,
+                                  rate=args.rate, on_event=progress)
+        with _stop_on_interrupt() as cancelled:
+            stats = engine.run(once=args.once, max_time=args.max_wait, cancelled=cancelled)
+    finally:
+        desk.lock()
+    if interactive and last[0]:
+        print(file=sys.stderr)
+    c = stats.counts
+    print(f"sync: {stats.requests} redact request(s), {stats.redacted} redacted now; queue: "
+          f"{c[OutboxState.QUEUED] + c[OutboxState.SENDING]} waiting to send, "
+          f"{c[OutboxState.PROCESSING]} processing at Stripe, {c[OutboxState.REDACTED]} "
+          f"redacted, {c[OutboxState.FAILED]} failed")
+    if c[OutboxState.FAILED]:
+        print("failed entries keep Stripe's message: see 'identity-desk redact list'",
+              file=sys.stderr)
+    if c[OutboxState.PROCESSING] and not stats.paused:
+        print("Stripe is still redacting some sessions (it can take up to four days): run "
+              "'identity-desk sync' again later", file=sys.stderr)
+    if stats.paused:
+        raise StripeAccessError(stats.paused)
+    return 0
+

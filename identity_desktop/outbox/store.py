@@ -1,0 +1,325 @@
+"""The redaction outbox: one encrypted entry per verification session, in the vault.
+
+Guarantees (the sync engine in :mod:`identity_desktop.outbox.sync` relies on each of them):
+
+- **Never redact twice.** Each entry gets its ``idempotency_key`` when it is queued; the key is
+  stored with the entry and sent with every attempt, so a retry after a crash, a lost response or
+  a transient error is replayed by Stripe instead of acting again. The key is replaced by a new
+  one only when the old one is proven spent without effect: Stripe replayed a stored error for
+  it (the request it names has finished and failed) *and* a fresh look at the session shows no
+  redaction under way; or the user retries an entry that failed permanently. Every replacement
+  is committed before the new key is used.
+- **Never lose a request.** An entry is written (committed) before ``queue_*`` returns, and it
+  leaves the queue only by reaching ``redacted``, ``failed`` (with Stripe's message, kept for
+  the user to retry) or ``cancelled`` (by the user, and only while it was never sent).
+- **Every transition is committed before the next step.** ``sending`` is committed *before* the
+  request leaves, so a process killed mid-request finds the entry in ``sending`` at restart and
+  sends it again with the same key; ``processing`` is committed before polling starts; the
+  local copies are redacted before ``redacted`` is committed. Transitions re-read the stored
+  entry inside their transaction and apply only from the states they expect (compare-and-set),
+  so another process or window editing the queue is never overwritten.
+- **Retries back off.** Transient failures (network, 409, 5xx) wait ``base * 2**(n-1)`` seconds
+  with full jitter, capped; the time of the next attempt is stored with the entry, so a restart
+  does not hammer the server. 429s slow the shared rate limiter instead.
+
+States: ``queued -> sending -> processing -> redacted``; ``sending -> failed`` (400/404, with
+Stripe's message); ``queued -> cancelled``. ``sending`` also covers "sent, outcome unknown,
+retry due at next_attempt_at". Nothing here talks to the network.
+
+Storage: row ``lookup`` = keyed hash of the session id; ``entry`` = AES-GCM(JSON) bound to
+``b"O" + lookup``. Ids and Stripe's messages exist only inside the ciphertext.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from identity_desktop.errors import IdentityDeskError, UsageError
+from identity_desktop.index import RedactionState
+from identity_desktop.vault.reports import get_report
+from identity_desktop.vault.store import Vault
+
+SESSION_RE = re.compile(r"vs_[A-Za-z0-9_]{4,250}")
+REPORT_RE = re.compile(r"vr_[A-Za-z0-9_]{4,250}")
+KEY_PREFIX = "idesk-"
+
+
+class OutboxState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    PROCESSING = "processing"
+    REDACTED = "redacted"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+PENDING_STATES = frozenset({OutboxState.QUEUED, OutboxState.SENDING})
+ACTIVE_STATES = PENDING_STATES | {OutboxState.PROCESSING}
+
+
+def new_idempotency_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    session: str
+    state: OutboxState
+    idempotency_key: str
+    queued_at: float
+    updated_at: float
+    attempts: int = 0  # redact requests made (or about to be made) for this entry
+    error: str | None = None  # the last error, for the user (Stripe's message on failure)
+    next_attempt_at: float = 0.0  # epoch seconds: next send or poll is due then
+    maybe_sent: bool = False  # some request for this entry may have reached Stripe
+    accepted: bool = False  # Stripe answered the redact: a redaction is under way there
+    verify_first: bool = False  # key proven spent: look at the session before a new key
+    key_rotations: int = 0
+    polls: int = 0
+    seq: int = field(default=0, compare=False)  # queue order (the row's seq), not stored
+
+    @property
+    def cancellable(self) -> bool:
+        return self.state is OutboxState.QUEUED and not self.maybe_sent
+
+    def to_json(self) -> bytes:
+        data = dataclasses.asdict(self)
+        data.pop("seq")
+        data["state"] = str(self.state)
+        return orjson.dumps(data)
+
+    @classmethod
+    def from_json(cls, raw: bytes, seq: int = 0) -> OutboxEntry:
+        data: dict[str, Any] = orjson.loads(raw)
+        known = {f.name for f in dataclasses.fields(cls)} - {"seq"}
+        kwargs = {k: v for k, v in data.items() if k in known}  # newer fields: ignored
+        kwargs["state"] = OutboxState(kwargs["state"])
+        return cls(**kwargs, seq=seq)
+
+    def evolve(self, **changes: Any) -> OutboxEntry:
+        return dataclasses.replace(self, **changes)
+
+    def public(self) -> dict[str, Any]:
+        """What ``redact list --json`` prints (no internal flags)."""
+        return {"verification_session": self.session, "state": str(self.state),
+                "attempts": self.attempts, "error": self.error,
+                "queued_at": _iso(self.queued_at), "updated_at": _iso(self.updated_at),
+                "next_attempt_at": _iso(self.next_attempt_at) if self.next_attempt_at else None,
+                "idempotency_key": self.idempotency_key}
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+def _lookup(vault: Vault, session: str) -> bytes:
+    return vault.cipher.lookup(b"session", session)
+
+
+def _decode(vault: Vault, seq: int, lookup: bytes, blob: bytes) -> OutboxEntry:
+    return OutboxEntry.from_json(vault.decrypt("outbox", blob, b"O" + lookup, f" (row {seq})"),
+                                 seq)
+
+
+def list_entries(vault: Vault, states: Iterable[OutboxState] | None = None
+                 ) -> list[OutboxEntry]:
+    """Every entry in queue order (optionally only those in ``states``)."""
+    wanted = None if states is None else frozenset(states)
+    out = []
+    for seq, lookup, blob in vault.conn.execute(
+            "SELECT seq, lookup, entry FROM outbox ORDER BY seq"):
+        entry = _decode(vault, seq, lookup, blob)
+        if wanted is None or entry.state in wanted:
+            out.append(entry)
+    return out
+
+
+def get_entry(vault: Vault, session: str) -> OutboxEntry | None:
+    lookup = _lookup(vault, session)
+    row = vault.conn.execute("SELECT seq, entry FROM outbox WHERE lookup = ?",
+                             (lookup,)).fetchone()
+    return None if row is None else _decode(vault, row[0], lookup, row[1])
+
+
+def redaction_states(vault: Vault) -> dict[str, RedactionState]:
+    """Session id -> what the list shows; cancelled entries show as no redaction."""
+    return {e.session: RedactionState(str(e.state)) for e in list_entries(vault)
+            if e.state is not OutboxState.CANCELLED}
+
+
+def counts(entries: Iterable[OutboxEntry]) -> dict[OutboxState, int]:
+    out = dict.fromkeys(OutboxState, 0)
+    for e in entries:
+        out[e.state] += 1
+    return out
+
+
+# ---- writing -------------------------------------------------------------------------------
+
+Mutation = Callable[[OutboxEntry], OutboxEntry | None]
+
+
+def mutate(vault: Vault, changes: Sequence[tuple[str, Mutation]]) -> list[OutboxEntry]:
+    """Apply ``(session, fn)`` changes in ONE committed transaction. Each ``fn`` receives the
+    entry as stored now and returns its new value, or None to leave it (compare-and-set:
+    callers check the state they expect). Returns the entries written."""
+    written: list[OutboxEntry] = []
+    if not changes:
+        return written
+    cipher = vault.cipher
+    with vault.transaction() as conn:
+        for session, fn in changes:
+            lookup = cipher.lookup(b"session", session)
+            row = conn.execute("SELECT seq, entry FROM outbox WHERE lookup = ?",
+                               (lookup,)).fetchone()
+            if row is None:
+                continue
+            new = fn(_decode(vault, row[0], lookup, row[1]))
+            if new is None:
+                continue
+            conn.execute("UPDATE outbox SET entry = ? WHERE seq = ?",
+                         (cipher.encrypt(new.to_json(), b"O" + lookup), row[0]))
+            written.append(new.evolve(seq=row[0]))
+    return written
+
+
+@dataclass
+class QueueResult:
+    added: list[OutboxEntry] = field(default_factory=list)  # new (or re-queued) entries
+    existing: list[OutboxEntry] = field(default_factory=list)  # already in the queue
+
+    @property
+    def sessions(self) -> list[str]:
+        return [e.session for e in (*self.added, *self.existing)]
+
+
+def check_session_id(session: str) -> str:
+    if not isinstance(session, str) or not SESSION_RE.fullmatch(session):
+        raise UsageError(f"{str(session)[:40]!r} is not a verification session id (vs_...)")
+    return session
+
+
+def queue_sessions(vault: Vault, sessions: Iterable[str], *, now: float | None = None,
+                   keys: dict[str, str] | None = None) -> QueueResult:
+    """Queue each session once, in one transaction. A session already in the queue keeps its
+    entry (and key); a cancelled one is queued again. ``keys`` gives imported keys (hand-off)."""
+    now = time.time() if now is None else now
+    keys = keys or {}
+    result = QueueResult()
+    unique = list(dict.fromkeys(check_session_id(s) for s in sessions))
+    cipher = vault.cipher
+    with vault.transaction() as conn:
+        for session in unique:
+            lookup = cipher.lookup(b"session", session)
+            row = conn.execute("SELECT seq, entry FROM outbox WHERE lookup = ?",
+                               (lookup,)).fetchone()
+            if row is not None:
+                old = _decode(vault, row[0], lookup, row[1])
+                if old.state is not OutboxState.CANCELLED:
+                    result.existing.append(old)
+                    continue
+                # A cancelled entry was never sent: its key is unused and stays valid.
+                entry = old.evolve(state=OutboxState.QUEUED, error=None, updated_at=now,
+                                   queued_at=now, next_attempt_at=0.0,
+                                   idempotency_key=keys.get(session, old.idempotency_key))
+                conn.execute("UPDATE outbox SET entry = ? WHERE seq = ?",
+                             (cipher.encrypt(entry.to_json(), b"O" + lookup), row[0]))
+                result.added.append(entry.evolve(seq=row[0]))
+                continue
+            entry = OutboxEntry(session=session, state=OutboxState.QUEUED,
+                                idempotency_key=keys.get(session) or new_idempotency_key(),
+                                queued_at=now, updated_at=now)
+            cur = conn.execute("INSERT INTO outbox(lookup, entry) VALUES (?, ?)",
+                               (lookup, cipher.encrypt(entry.to_json(), b"O" + lookup)))
+            result.added.append(entry.evolve(seq=int(cur.lastrowid or 0)))
+    return result
+
+
+def sessions_for_ids(vault: Vault, ids: Iterable[str]) -> list[str]:
+    """Report ids (vr_) and session ids (vs_) -> session ids, in order, without repeats."""
+    out: list[str] = []
+    for raw in ids:
+        item = raw.strip()
+        if SESSION_RE.fullmatch(item):
+            out.append(item)
+        elif REPORT_RE.fullmatch(item):
+            report = get_report(vault, item)
+            if report is None:
+                raise IdentityDeskError(f"report {item} is not in the vault")
+            session = report.get("verification_session")
+            if not isinstance(session, str) or not SESSION_RE.fullmatch(session):
+                raise IdentityDeskError(
+                    f"report {item} names no verification session, so it cannot be redacted")
+            out.append(session)
+        else:
+            raise UsageError(f"{item[:40]!r} is neither a report id (vr_...) nor a "
+                             "verification session id (vs_...)")
+    return list(dict.fromkeys(out))
+
+
+def queue_reports(vault: Vault, report_ids: Iterable[str], *, now: float | None = None
+                  ) -> QueueResult:
+    """Queue the verification session of each report (report or session ids accepted)."""
+    return queue_sessions(vault, sessions_for_ids(vault, report_ids), now=now)
+
+
+def _require(vault: Vault, sessions: Sequence[str]) -> None:
+    for s in sessions:
+        check_session_id(s)
+        if get_entry(vault, s) is None:
+            raise IdentityDeskError(f"session {s} is not in the redaction queue")
+
+
+def cancel(vault: Vault, sessions: Sequence[str], *, now: float | None = None
+           ) -> list[OutboxEntry]:
+    """Cancel queued entries that were never sent; raises (changing nothing) otherwise."""
+    now = time.time() if now is None else now
+    _require(vault, sessions)
+    for s in sessions:
+        entry = get_entry(vault, s)
+        if entry is not None and not entry.cancellable and entry.state is not \
+                OutboxState.CANCELLED:
+            raise IdentityDeskError(
+                f"cannot cancel session {s}: it is {entry.state}"
+                + (" and may already have reached Stripe" if entry.maybe_sent else ""))
+
+    def fn(e: OutboxEntry) -> OutboxEntry | None:
+        return e.evolve(state=OutboxState.CANCELLED, updated_at=now) if e.cancellable else None
+
+    return mutate(vault, [(s, fn) for s in sessions])
+
+
+def retry(vault: Vault, sessions: Sequence[str], *, now: float | None = None
+          ) -> list[OutboxEntry]:
+    """Send failed entries again. A failure is Stripe's final word on that key, so a new key is
+    used (committed first); an entry Stripe had accepted goes back to polling."""
+    now = time.time() if now is None else now
+    _require(vault, sessions)
+    for s in sessions:
+        entry = get_entry(vault, s)
+        if entry is not None and entry.state is not OutboxState.FAILED:
+            raise IdentityDeskError(f"cannot retry session {s}: it is {entry.state}, not failed")
+
+    def fn(e: OutboxEntry) -> OutboxEntry | None:
+        if e.state is not OutboxState.FAILED:
+            return None
+        if e.accepted:
+            return e.evolve(state=OutboxState.PROCESSING, error=None, updated_at=now,
+                            next_attempt_at=0.0)
+        return e.evolve(state=OutboxState.QUEUED, error=None, updated_at=now,
+                        next_attempt_at=0.0, idempotency_key=new_idempotency_key(),
+                        key_rotations=e.key_rotations + 1, maybe_sent=False,
+                        verify_first=False)
+
+    return mutate(vault, [(s, fn) for s in sessions])

@@ -1,0 +1,525 @@
+"""The sync engine: sends the outbox's queued redactions to Stripe and follows them to the end.
+
+Threads: the vault belongs to one *owner* thread (the CLI's main thread, the window's vault
+worker). The owner calls :meth:`SyncEngine.pump` (or :meth:`SyncEngine.run`, which loops on it);
+HTTP calls run in a small thread pool and hand their outcomes back through a queue that the
+owner drains. So every vault write happens on the owner, and the owner commits each transition
+before the step that depends on it (``sending`` before the request is handed to a worker,
+``processing`` before the first poll, the local redaction before ``redacted``).
+
+Exactly once: see :mod:`identity_desktop.outbox.store`. In short, a request is always sent with
+the entry's stored idempotency key, so retries after lost responses, crashes (an entry found in
+``sending`` is simply sent again) and transient errors are replayed by Stripe. When Stripe
+replays a stored *error* for the key (``Idempotent-Replayed``) or says not to retry it
+(``Stripe-Should-Retry: false``), the key is spent: the engine first retrieves the session and,
+only if no redaction is under way there, commits a new key and sends again.
+
+Outcomes: 2xx -> ``processing`` (then polled until ``redaction.status == "redacted"``); network
+errors, 409 and 5xx -> retried with full-jitter exponential backoff (time stored in the entry);
+429 -> the shared :class:`RateLimiter` slows down; 401/403 -> the whole queue pauses with a clear
+message; 400/404 -> ``failed`` with Stripe's message (a 400 is first checked against the session,
+in case a redaction is already under way there). Qt-free: the window wraps it in a worker.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import enum
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from identity_desktop.outbox.pacing import RateLimiter, backoff
+from identity_desktop.outbox.store import (
+    ACTIVE_STATES,
+    OutboxEntry,
+    OutboxState,
+    counts,
+    list_entries,
+    mutate,
+    new_idempotency_key,
+)
+from identity_desktop.vault.reports import redact_session_locally
+from identity_desktop.vault.store import Vault
+
+log = logging.getLogger(__name__)
+
+_MESSAGE_MAX = 500
+
+
+@dataclass
+class SyncOptions:
+    workers: int | None = None  # default: enough to keep the rate limiter busy
+    backoff_base: float = 1.0  # seconds; first retry waits up to this, doubling per attempt
+    backoff_cap: float = 300.0
+    poll_interval: float = 2.0  # first status check this long after Stripe accepted
+    poll_cap: float = 900.0  # polls back off (doubling, jittered) up to this
+    throttle_pause: float = 1.0  # everyone waits this long after a 429
+    reload_interval: float = 2.0  # re-read the queue when idle (other windows/processes)
+
+
+class Kind(enum.Enum):
+    ACCEPTED = "accepted"  # a redaction is under way at Stripe
+    REDACTED = "redacted"  # Stripe finished it
+    PROCESSING = "processing"  # poll: not yet
+    NO_REDACTION = "no_redaction"  # verify: the spent key did nothing; a new key may be used
+    TRANSIENT = "transient"
+    THROTTLED = "throttled"
+    AUTH = "auth"
+    FAILED = "failed"
+    NOT_SENT = "not_sent"  # stopped before the request left
+
+
+@dataclass
+class _Task:
+    session: str
+    key: str
+    action: str  # "send", "verify" or "poll"
+    prior_maybe_sent: bool
+
+
+@dataclass
+class Outcome:
+    task: _Task
+    kind: Kind
+    message: str | None = None
+    respend: bool = False  # the key is spent (replayed error / should-retry false)
+
+
+@dataclass
+class SyncStats:
+    requests: int = 0  # redact requests started
+    accepted: int = 0
+    redacted: int = 0
+    failed: int = 0
+    retries: int = 0  # transient failures
+    throttled: int = 0
+    polls: int = 0
+    paused: str | None = None
+    counts: dict[OutboxState, int] = field(default_factory=dict)
+
+
+@dataclass
+class SyncEvent:
+    """Told to ``on_event`` on the owner thread after each committed batch."""
+
+    entries: list[OutboxEntry]  # entries whose stored state changed
+    changed_summaries: list[list[Any]]  # reports redacted locally (for Desk.apply_changes)
+    paused: str | None = None
+
+
+def _header(exc: BaseException, name: str) -> str:
+    headers: Any = getattr(exc, "headers", None) or {}
+    for key, value in headers.items():
+        if str(key).lower() == name.lower():
+            return str(value).strip().lower()
+    return ""
+
+
+def _stripe_message(exc: BaseException) -> str:
+    msg = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(msg).split())[:_MESSAGE_MAX]
+
+
+def _redaction_status(obj: Any) -> str | None:
+    """``redaction.status`` of a session (None when no redaction was asked for)."""
+    data = obj if isinstance(obj, dict) else obj.to_dict()  # StripeObject is not a Mapping
+    redaction = data.get("redaction")
+    if not isinstance(redaction, dict):
+        return None
+    status = redaction.get("status")
+    return str(status) if status else "unknown"
+
+
+class SyncEngine:
+    def __init__(self, vault: Vault, client: Any, limiter: RateLimiter, *,
+                 options: SyncOptions | None = None, api_base: str = "",
+                 key_source: str | None = None, rng: random.Random | None = None,
+                 on_event: Callable[[SyncEvent], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.vault = vault
+        self.client = client
+        self.limiter = limiter
+        self.options = options or SyncOptions()
+        self.api_base = api_base
+        self.key_source = key_source
+        self.rng = rng or random.Random()
+        self.on_event = on_event
+        self.clock = clock
+        self.stats = SyncStats()
+        self.paused: str | None = None
+        workers = self.options.workers or max(4, min(32, round(limiter.ceiling * 0.35)))
+        self.max_in_flight = workers
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="identity-sync")
+        self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._entries: dict[str, OutboxEntry] = {}
+        self._in_flight: dict[str, _Task] = {}
+        self._loaded_at = float("-inf")
+        self._closed = False
+
+    # ---- owner-thread API --------------------------------------------------------------
+    def reload(self) -> None:
+        """Re-read the queue from the vault (after the user queued, cancelled or retried)."""
+        self._entries = {e.session: e for e in list_entries(self.vault)
+                         if e.state in ACTIVE_STATES}
+        self._loaded_at = time.monotonic()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def active(self) -> list[OutboxEntry]:
+        return sorted(self._entries.values(), key=lambda e: e.seq)
+
+    def pump(self, timeout: float = 0.5, *, sends: bool = True, polls: bool = True,
+             only: set[str] | None = None) -> None:
+        """Apply finished outcomes, start what is due, then wait up to ``timeout`` for more
+        outcomes (less when something falls due sooner)."""
+        self._apply_available(block=0.0)
+        if only is None and time.monotonic() - self._loaded_at > self.options.reload_interval:
+            self.reload()
+        if self.paused is None and not self._stop.is_set():
+            self._dispatch(sends=sends, polls=polls, only=only)
+        wait = timeout
+        if len(self._in_flight) < self.max_in_flight:  # else only an outcome frees a slot
+            next_due = self.next_due(sends=sends, polls=polls, only=only)
+            if next_due is not None:
+                wait = min(wait, max(0.0, next_due - self.clock()))
+        if wait > 0:
+            self._apply_available(block=wait)
+
+    def next_due(self, *, sends: bool = True, polls: bool = True,
+                 only: set[str] | None = None) -> float | None:
+        """When the earliest idle entry falls due (None: nothing to start, only outcomes to
+        wait for)."""
+        if self.paused is not None or self._stop.is_set():
+            return None
+        times = [0.0 if only is not None else e.next_attempt_at
+                 for s, e in self._entries.items()
+                 if s not in self._in_flight and (only is None or s in only)
+                 and (polls if e.state is OutboxState.PROCESSING else sends)]
+        return min(times) if times else None
+
+    def run(self, *, once: bool = False, max_time: float | None = None,
+            cancelled: Callable[[], bool] | None = None) -> SyncStats:
+        """Loop until the queue is empty, paused, cancelled, or (``once``) after one pass:
+        every due entry sent at most once, then every processing entry polled once. Without
+        ``once``, stop when nothing falls due within ``max_time`` seconds from the start."""
+        start = self.clock()
+        deadline = None if max_time is None else start + max_time
+        self.reload()
+        if once:
+            self._run_once(cancelled)
+        else:
+            while self._entries or self._in_flight:
+                if (cancelled and cancelled()) or self.paused is not None:
+                    break
+                due = self.next_due()
+                if not self._in_flight and deadline is not None and \
+                        (due is None or due > deadline):
+                    break
+                self.pump(0.5)
+        self.finish()
+        return self.stats
+
+    def _run_once(self, cancelled: Callable[[], bool] | None) -> None:
+        now = self.clock()
+        sends = {s for s, e in self._entries.items()
+                 if e.state in (OutboxState.QUEUED, OutboxState.SENDING)
+                 and e.next_attempt_at <= now}
+        self._drive(sends, cancelled, polls=False)
+        # One status look for every entry Stripe has accepted, due or not.
+        polls = {s for s, e in self._entries.items() if e.state is OutboxState.PROCESSING}
+        self._drive(polls, cancelled, sends=False)
+
+    def _drive(self, todo: set[str], cancelled: Callable[[], bool] | None, *,
+               sends: bool = True, polls: bool = True) -> None:
+        """Start each of ``todo`` once (``_dispatch`` removes what it starts), schedule or
+        not, and wait for them."""
+        while (todo or self._in_flight) and self.paused is None:
+            if cancelled and cancelled():
+                break
+            before = len(todo)
+            self.pump(0.2, sends=sends, polls=polls, only=todo)
+            todo &= set(self._entries)
+            if len(todo) == before and todo and not self._in_flight:
+                break  # what is left cannot start (changed elsewhere): leave it for later
+
+    def finish(self, timeout: float = 10.0) -> None:
+        """Stop starting work, let in-flight requests end (bounded) and apply their outcomes.
+        Anything not applied stays ``sending`` and is resent with the same key next time."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        while self._in_flight and time.monotonic() < deadline:
+            self._apply_available(block=min(0.2, max(0.0, deadline - time.monotonic())))
+        self._pool.shutdown(wait=not self._in_flight, cancel_futures=True)
+        self._closed = True
+        self.stats.counts = self.counts()
+
+    def counts(self) -> dict[OutboxState, int]:
+        return counts(list_entries(self.vault))
+
+    # ---- dispatch (owner) ----------------------------------------------------------------
+    def _dispatch(self, *, sends: bool, polls: bool, only: set[str] | None) -> None:
+        free = self.max_in_flight - len(self._in_flight)
+        if free <= 0:
+            return
+        now = self.clock()
+        if only is None:
+            due = [e for e in self.active()
+                   if e.session not in self._in_flight and e.next_attempt_at <= now]
+        else:  # an explicit pass (sync --once): each of these once, whatever its schedule
+            due = [e for e in self.active() if e.session in only
+                   and e.session not in self._in_flight]
+        send_due = [e for e in due if sends and e.state in (OutboxState.QUEUED,
+                                                            OutboxState.SENDING)]
+        poll_due = [e for e in due if polls and e.state is OutboxState.PROCESSING]
+        picked = (send_due + poll_due)[:free]  # sends first: they are what the user waits on
+        if not picked:
+            return
+        marks: list[tuple[str, Callable[[OutboxEntry], OutboxEntry | None]]] = []
+        tasks: list[_Task] = []
+        for e in picked:
+            if e.state is OutboxState.PROCESSING:
+                tasks.append(_Task(e.session, e.idempotency_key, "poll", e.maybe_sent))
+                continue
+            action = "verify" if e.verify_first else "send"
+            tasks.append(_Task(e.session, e.idempotency_key, action, e.maybe_sent))
+            marks.append((e.session, self._mark_sending(e.idempotency_key, action, now)))
+        written = {e.session: e for e in mutate(self.vault, marks)}  # committed first
+        self._remember(written.values())
+        for task in tasks:
+            if task.action != "poll" and task.session not in written:
+                continue  # changed meanwhile (cancelled elsewhere): skip it
+            if only is not None:
+                only.discard(task.session)
+            self._in_flight[task.session] = task
+            self._pool.submit(self._work, task)
+        if written:
+            self._emit(list(written.values()), [])
+
+    @staticmethod
+    def _mark_sending(key: str, action: str, now: float
+                      ) -> Callable[[OutboxEntry], OutboxEntry | None]:
+        def fn(e: OutboxEntry) -> OutboxEntry | None:
+            if e.state not in (OutboxState.QUEUED, OutboxState.SENDING) \
+                    or e.idempotency_key != key:
+                return None
+            extra = 1 if action == "send" else 0
+            return e.evolve(state=OutboxState.SENDING, maybe_sent=True, updated_at=now,
+                            attempts=e.attempts + extra)
+        return fn
+
+    # ---- workers (no vault access here) --------------------------------------------------
+    def _work(self, task: _Task) -> None:
+        try:
+            outcome = self._call(task)
+        except BaseException as exc:  # never lose the outcome: the owner waits for it
+            outcome = Outcome(task, Kind.TRANSIENT, f"unexpected {type(exc).__name__}")
+        if outcome.kind in (Kind.ACCEPTED, Kind.REDACTED, Kind.PROCESSING,
+                            Kind.NO_REDACTION):
+            self.limiter.success()
+        self._outcomes.put(outcome)
+
+    def _acquire(self) -> bool:
+        return self.limiter.acquire(self._stop)
+
+    def _call(self, task: _Task) -> Outcome:
+        import stripe
+
+        sessions = self.client.v1.identity.verification_sessions
+        if not self._acquire():
+            return Outcome(task, Kind.NOT_SENT)
+        try:
+            if task.action == "send":
+                obj = sessions.redact(task.session, options={"idempotency_key": task.key})
+                return self._from_session(task, obj, poll=False)
+            obj = sessions.retrieve(task.session)
+            if task.action == "verify":
+                status = _redaction_status(obj)
+                return Outcome(task, Kind.NO_REDACTION if status is None else Kind.ACCEPTED)
+            return self._from_session(task, obj, poll=True)
+        except stripe.InvalidRequestError as exc:
+            if task.action == "send" and exc.http_status == 400 \
+                    and not isinstance(exc, stripe.IdempotencyError):
+                return self._check_refusal(task, exc)
+            return Outcome(task, Kind.FAILED, _stripe_message(exc))
+        except stripe.StripeError as exc:
+            return self._classify(task, exc)
+
+    def _from_session(self, task: _Task, obj: Any, *, poll: bool) -> Outcome:
+        status = _redaction_status(obj)
+        if status == "redacted":
+            return Outcome(task, Kind.REDACTED)
+        if poll:
+            return Outcome(task, Kind.PROCESSING,
+                           None if status else "Stripe shows no redaction for this session yet")
+        return Outcome(task, Kind.ACCEPTED)
+
+    def _check_refusal(self, task: _Task, exc: BaseException) -> Outcome:
+        """A 400 to a redact: fail it, unless the session is already being redacted (by an
+        earlier attempt whose answer was lost, or by someone else)."""
+        import stripe
+
+        if self._acquire():
+            try:
+                obj = self.client.v1.identity.verification_sessions.retrieve(task.session)
+                if _redaction_status(obj) is not None:
+                    return self._from_session(task, obj, poll=False)
+            except stripe.StripeError:
+                pass  # the refusal itself is the answer to report
+        return Outcome(task, Kind.FAILED, _stripe_message(exc))
+
+    def _classify(self, task: _Task, exc: BaseException) -> Outcome:
+        import stripe
+
+        from identity_desktop.stripe_api.client import describe_error
+
+        what = "polling a redaction" if task.action != "send" else "redacting a session"
+        if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+            return Outcome(task, Kind.AUTH, describe_error(
+                exc, what="redacting verification sessions", base=self.api_base,
+                key_source=self.key_source))
+        if isinstance(exc, stripe.RateLimitError):
+            return Outcome(task, Kind.THROTTLED, "rate limited by Stripe (HTTP 429)")
+        if isinstance(exc, stripe.APIConnectionError):
+            return Outcome(task, Kind.TRANSIENT,
+                           describe_error(exc, what=what, base=self.api_base))
+        status = getattr(exc, "http_status", None)
+        if isinstance(exc, stripe.APIError) or (status or 0) >= 500 or status == 409:
+            spent = task.action == "send" and (
+                _header(exc, "Idempotent-Replayed") == "true"
+                or _header(exc, "Stripe-Should-Retry") == "false")
+            return Outcome(task, Kind.TRANSIENT,
+                           f"Stripe answered HTTP {status or 'error'} while {what}",
+                           respend=spent)
+        return Outcome(task, Kind.FAILED, _stripe_message(exc))
+
+    # ---- applying outcomes (owner) -------------------------------------------------------
+    def _apply_available(self, block: float) -> None:
+        batch: list[Outcome] = []
+        try:
+            batch.append(self._outcomes.get(timeout=block) if block > 0
+                         else self._outcomes.get_nowait())
+            while True:
+                batch.append(self._outcomes.get_nowait())
+        except queue.Empty:
+            pass
+        if batch:
+            self._apply(batch)
+
+    def _apply(self, batch: Sequence[Outcome]) -> None:
+        now = self.clock()
+        changes: list[tuple[str, Callable[[OutboxEntry], OutboxEntry | None]]] = []
+        finished: list[Outcome] = []
+        for out in batch:
+            self._in_flight.pop(out.task.session, None)
+            if out.task.action == "send" and out.kind is not Kind.NOT_SENT:
+                self.stats.requests += 1
+            if out.kind is Kind.REDACTED:
+                finished.append(out)
+                continue
+            changes.append((out.task.session, self._transition(out, now)))
+        written = mutate(self.vault, changes)
+        summaries: list[list[Any]] = []
+        if finished:
+            for out in finished:  # local copies first (committed), then the state
+                summaries.extend(redact_session_locally(self.vault, out.task.session).changed)
+            written += mutate(self.vault, [(o.task.session, self._transition(o, now))
+                                           for o in finished])
+        self._remember(written)
+        if written or summaries:
+            self._emit(written, summaries)
+
+    def _transition(self, out: Outcome, now: float
+                    ) -> Callable[[OutboxEntry], OutboxEntry | None]:
+        task, kind, stats, opts = out.task, out.kind, self.stats, self.options
+        expect = OutboxState.PROCESSING if task.action == "poll" else OutboxState.SENDING
+        if kind is Kind.AUTH and self.paused is None:
+            self.paused = f"{out.message}; the redaction queue is paused"
+            log.warning("sync paused: %s", out.message)
+        elif kind is Kind.THROTTLED:
+            stats.throttled += 1
+            self.limiter.throttle(opts.throttle_pause)
+        elif kind is Kind.TRANSIENT:
+            stats.retries += 1
+        elif kind is Kind.ACCEPTED and task.action != "poll":
+            stats.accepted += 1
+        elif kind is Kind.REDACTED:
+            stats.redacted += 1
+        elif kind is Kind.FAILED:
+            stats.failed += 1
+        if task.action == "poll" and kind in (Kind.PROCESSING, Kind.REDACTED):
+            stats.polls += 1
+
+        def fn(e: OutboxEntry) -> OutboxEntry | None:
+            if e.state is not expect or e.idempotency_key != task.key:
+                return None  # the entry moved on (user action, other process): leave it
+            base = {"updated_at": now}
+            if kind is Kind.REDACTED:
+                return e.evolve(**base, state=OutboxState.REDACTED, accepted=True, error=None,
+                                next_attempt_at=0.0)
+            if kind is Kind.ACCEPTED:
+                return e.evolve(**base, state=OutboxState.PROCESSING, accepted=True,
+                                verify_first=False, error=None, polls=0,
+                                next_attempt_at=now + opts.poll_interval)
+            if kind is Kind.PROCESSING:
+                delay = min(opts.poll_cap, opts.poll_interval * 2.0 ** min(e.polls + 1, 20))
+                return e.evolve(**base, polls=e.polls + 1, error=out.message,
+                                next_attempt_at=now + self.rng.uniform(delay / 2, delay))
+            if kind is Kind.NO_REDACTION:  # the old key is spent without effect
+                return e.evolve(**base, idempotency_key=new_idempotency_key(),
+                                key_rotations=e.key_rotations + 1, verify_first=False,
+                                next_attempt_at=0.0)
+            if kind is Kind.FAILED:
+                return e.evolve(**base, state=OutboxState.FAILED, error=out.message,
+                                next_attempt_at=0.0)
+            if kind is Kind.TRANSIENT:
+                n = e.attempts if task.action == "send" else e.polls + 1
+                delay = backoff(max(n, 1), base=opts.backoff_base, cap=opts.backoff_cap,
+                                rng=self.rng)
+                return e.evolve(**base, error=out.message, next_attempt_at=now + delay,
+                                verify_first=e.verify_first or out.respend)
+            # Refused before acting (429, 401/403) or never sent: nothing happened at Stripe.
+            message = out.message if kind is not Kind.NOT_SENT else e.error
+            if task.action == "poll":
+                return e.evolve(**base, error=message, next_attempt_at=0.0)
+            state = OutboxState.SENDING if task.prior_maybe_sent else OutboxState.QUEUED
+            return e.evolve(**base, state=state, maybe_sent=task.prior_maybe_sent,
+                            error=message, next_attempt_at=0.0)
+        return fn
+
+    def _remember(self, entries: Any) -> None:
+        for e in entries:
+            if e.state in ACTIVE_STATES:
+                self._entries[e.session] = e
+            else:
+                self._entries.pop(e.session, None)
+
+    def _emit(self, entries: list[OutboxEntry], summaries: list[list[Any]]) -> None:
+        if self.on_event is not None:
+            self.on_event(SyncEvent(entries, summaries, self.paused))
+
+
+def engine_for_vault(vault: Vault, *, api_base: str | None = None,
+                     options: SyncOptions | None = None, rate: float | None = None,
+                     on_event: Callable[[SyncEvent], None] | None = None) -> SyncEngine:
+    """An engine with the vault's (or ``STRIPE_API_KEY``'s) key, paced for the key's mode
+    (``rate`` overrides: requests per second)."""
+    from identity_desktop.stripe_api.client import connect
+
+    access = connect(vault, api_base)
+    limiter = RateLimiter(rate) if rate else RateLimiter.for_key(access.key)
+    return SyncEngine(vault, access.client, limiter, options=options, api_base=access.base,
+                      key_source=access.key_source, on_event=on_event)
+
+
+__all__ = ["Kind", "Outcome", "SyncEngine", "SyncEvent", "SyncOptions", "SyncStats",
+           "engine_for_vault"]
