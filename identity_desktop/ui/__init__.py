@@ -15,6 +15,8 @@ Modules
 - ``models/report_table_model``: the list's model over ``ReportIndex`` positions.
 - ``dialogs/``: ``unlock_dialog`` (unlock / create), ``import_summary``.
 - ``import_flow``: File > Import, toolbar and drag-and-drop, progress, cancel, summary.
+- ``qtcompat``: works around PySide6 6.12's ``emit()`` reference-count bug (installed on
+  import of this package).
 - ``clipboard`` (sensitive copies, cleared after 30 s), ``idle`` (idle lock), ``settings``
   (QSettings: non-personal preferences only), ``resources`` (icons, stylesheet), ``format``.
 
@@ -80,3 +82,7 @@ survives in memory is only what is not personal: the non-text filters, the sort,
 layout and the current row's *index position* (an int), so unlocking shows the same view minus
 the search text. The filter text is deliberately not kept: it may be a person's name.
 """
+
+from identity_desktop.ui import qtcompat as _qtcompat
+
+_qtcompat.install()  # PySide6 6.12 emit() refcount bug: must run before any signal is emitted

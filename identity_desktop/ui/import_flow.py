@@ -14,8 +14,6 @@ the user is asked again and only that bundle is retried.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,26 +28,17 @@ from identity_desktop.ui.operations import OpContext, VaultOp, show_error
 from identity_desktop.ui.session import Session
 
 FILE_FILTER = "Report exports (*.json *.jsonl *.ndjson *.age);;All files (*)"
-_ARMOR = b"-----BEGIN AGE ENCRYPTED FILE-----"
 # ask(file_name, retry) -> passphrase or None (skip that file)
 AskPassphrase = Callable[[str, bool], str | None]
 
 
 def is_passphrase_bundle(path: Path) -> bool:
-    """True for an age file encrypted to a passphrase (its header has an ``scrypt`` stanza)."""
+    """True for an age bundle encrypted to a passphrase (asked for before importing)."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return False  # the import reports the unreadable file with its reason
-    if head.startswith(_ARMOR):
-        body = b"".join(line.strip() for line in head[len(_ARMOR):].splitlines()[:8]
-                        if line.strip() and not line.startswith(b"-----"))
-        try:
-            head = base64.b64decode(body[: len(body) // 4 * 4])
-        except (binascii.Error, ValueError):
-            return False
-    return head.startswith(b"age-encryption.org/") and b"\n-> scrypt " in head
+        from identity_desktop.bundles import path_needs_passphrase
+    except ImportError:  # without the bundles feature, .age files are refused by the importer
+        return False
+    return path_needs_passphrase(path)
 
 
 def _ask_passphrase_dialog(parent: QWidget) -> AskPassphrase:
@@ -153,8 +142,9 @@ class ImportController(QObject):
         dialog.setLabelText("Cancelling after the current batch…")
 
     def cancel(self) -> None:
+        """Same as the progress dialog's Cancel button."""
         if self.current_op is not None and self.progress_dialog is not None:
-            self.progress_dialog.cancel()
+            self._cancel(self.current_op, self.progress_dialog)
 
     def _done(self, summary: ImportSummary, plan: list[tuple[Path, str | None]],
               previous: ImportSummary) -> None:

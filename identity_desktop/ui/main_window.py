@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self._closing = False
 
         s, today = self.session, context.today
-        self.filter_pane = FilterPane(s)
+        self.filter_pane = FilterPane(s, today=today)
         self.list_pane = ListPane(s, today=today)
         self.detail_pane = DetailPane(s, context.clipboard, today=today)
         self.status = StatusBar(s, context.runner, self)

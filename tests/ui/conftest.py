@@ -35,8 +35,8 @@ def cheap_kdf() -> KdfParams:
     return KdfParams(salt=os.urandom(16), iterations=1, memory_kib=8 * 1024, lanes=1)
 
 
-def demo_reports(count: int = REPORTS, seed: int = 3) -> list[dict]:
-    return list(generate_reports(count, seed=seed, now=NOW))
+def demo_reports(count: int = REPORTS, seed: int = 3, now: int = NOW) -> list[dict]:
+    return list(generate_reports(count, seed=seed, now=now))
 
 
 @pytest.fixture(scope="session")

@@ -74,7 +74,7 @@ PositionRole = Qt.ItemDataRole.UserRole + 1  # int: the row's position in the Re
 ReportIdRole = Qt.ItemDataRole.UserRole + 2  # str
 ExpiryCueRole = Qt.ItemDataRole.UserRole + 3  # ExpiryCue
 LivemodeRole = Qt.ItemDataRole.UserRole + 4  # bool
-RedactionRole = Qt.ItemDataRole.UserRole + 5  # RedactionState
+RedactionRole = Qt.ItemDataRole.UserRole + 5  # str: a RedactionState value
 
 EXPIRED_COLOR = QColor("#c62828")
 SOON_COLOR = QColor("#b26a00")
@@ -163,7 +163,7 @@ class ReportTableModel(QAbstractTableModel):
         rows = self._query()
         if np.array_equal(rows, self._rows):
             return
-        self.layoutAboutToBeChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutAboutToBeChanged.emit()
         old = self._rows
         row_of_pos = np.empty(self.total, np.int64)
         row_of_pos[rows] = np.arange(len(rows))
@@ -171,7 +171,7 @@ class ReportTableModel(QAbstractTableModel):
         moved = [self.index(int(row_of_pos[old[p.row()]]), p.column()) for p in persistent]
         self._rows = rows
         self.changePersistentIndexList(persistent, moved)
-        self.layoutChanged.emit([], QAbstractTableModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutChanged.emit()
 
     # -- precise updates after a vault change ----------------------------------------------------
     def apply_changes(self, added: Sequence[int], changed: Sequence[int]) -> None:
@@ -266,7 +266,7 @@ class ReportTableModel(QAbstractTableModel):
         if role == LivemodeRole:
             return bool(self._index.summary(pos)[F["livemode"]])
         if role == RedactionRole:
-            return self._index.redaction_state(pos)
+            return self._index.redaction_state(pos).value
         if role == ExpiryCueRole:
             return self._cue(pos)[0]
         if role == Qt.ItemDataRole.ForegroundRole:

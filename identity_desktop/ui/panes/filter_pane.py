@@ -12,6 +12,7 @@ unlocking brings back the same view minus the text.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -126,10 +127,12 @@ class _OptionalDate(QWidget):
 class FilterPane(QWidget):
     sig_filter_changed = Signal(object)  # ReportFilter
 
-    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, *, today: Callable[[], dt.date] = dt.date.today,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filterPane")
         self._session = session
+        self._today = today  # the same "today" as the list's expiry cues
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(TEXT_DEBOUNCE_MS)
@@ -155,7 +158,7 @@ class FilterPane(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search.setToolTip("Free text; every word must match (Ctrl+F)")
-        self.search.textEdited.connect(lambda _t: self._debounce.start())
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.search.returnPressed.connect(self.flush)
         outer.addWidget(self.search)
 
@@ -275,6 +278,7 @@ class FilterPane(QWidget):
             expires_after=self.expires_after.value(),
             redaction=frozenset(RedactionState(v) for v in self.redaction.ticked()),
             livemode=livemode,
+            today=self._today(),
         )
 
     def _emit(self) -> None:
@@ -283,9 +287,8 @@ class FilterPane(QWidget):
             self.sig_filter_changed.emit(self.current_filter())
 
     def flush(self) -> None:
-        """Apply pending text now (Enter in the search box; tests)."""
-        if self._debounce.isActive():
-            self._emit()
+        """Apply the text now (Enter in the search box)."""
+        self._emit()
 
     def reset(self) -> None:
         self._suspended = True
@@ -340,8 +343,8 @@ class FilterPane(QWidget):
         self._refresh_choices()
 
     def _on_locked(self) -> None:
-        self._debounce.stop()
         self.search.clear()  # may hold a person's name
+        self._debounce.stop()
         self._suspended = True
         try:
             for choice in (self.statuses, self.types, self.document_types, self.countries):
