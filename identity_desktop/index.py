@@ -214,9 +214,10 @@ class ReportIndex:
             return rank_of_code[self._codes[name]].astype(np.int64)
         col = F[_TEXT_SORT[sort]]
         keys = [str(s[col]).casefold() for s in self._rows]
-        ranks = np.empty(len(keys), np.int64)
-        ranks[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
-        return ranks
+        # Equal keys share a rank (two reports of one person, one session), so that ties fall
+        # to the creation-time tiebreak like every other column.
+        rank_of = {key: rank for rank, key in enumerate(sorted(set(keys)))}
+        return np.fromiter((rank_of[k] for k in keys), np.int64, len(keys))
 
     def _mask(self, flt: ReportFilter) -> np.ndarray:
         n = len(self._rows)
