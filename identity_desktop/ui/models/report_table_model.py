@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -98,6 +100,9 @@ class ReportTableModel(QAbstractTableModel):
         self._today = today
         self._italic = QFont()
         self._italic.setItalic(True)
+        self._cache: dict[int, _Cells] = {}
+        self._cache_day: dt.date | None = None
+        self._day_valid_until = 0.0
 
     # -- state ----------------------------------------------------------------------------------
     @property
@@ -135,6 +140,7 @@ class ReportTableModel(QAbstractTableModel):
         """Show ``index`` (None: show nothing, e.g. while locked)."""
         self.beginResetModel()
         self._index = index
+        self._forget()
         self._rows = self._query()
         self.endResetModel()
         self._emit_counts()
@@ -180,6 +186,7 @@ class ReportTableModel(QAbstractTableModel):
         and falls back to a reset when rows vanished or moved."""
         if self._index is None:
             return
+        self._forget(changed)
         new = self._query()
         old = self._rows
         added_mask = np.isin(new, np.asarray(added, np.int32)) if added else np.zeros(
@@ -251,109 +258,122 @@ class ReportTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if (self._index is None or not index.isValid()
-                or not 0 <= index.row() < len(self._rows)
-                or not 0 <= index.column() < len(Column)):
+        # The view asks ~7 roles per visible cell on every paint: answer from a per-row cache
+        # and leave early for roles we never provide.
+        if role not in _ROLES or self._index is None:
             return None
-        pos = int(self._rows[index.row()])
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(pos, column)
+        row, column = index.row(), index.column()
+        if not (0 <= row < len(self._rows) and 0 <= column < _COLUMNS) or not index.isValid():
+            return None
+        cells = self._row(int(self._rows[row]))
+        if role == _DISPLAY:
+            return cells.display[column]
+        if role == _FONT:
+            return None if cells.live else self._italic
+        if role == _FOREGROUND:
+            return cells.foreground[column]
+        if role == _DECORATION:
+            return cells.decoration[column]
+        if role == _TOOLTIP:
+            return cells.tooltip[column]
+        if role == _ALIGNMENT:
+            return _ALIGN_CENTER if column == Column.COUNTRY else None
         if role == PositionRole:
-            return pos
+            return int(self._rows[row])
         if role == ReportIdRole:
-            return self._index.report_id(pos)
+            return cells.display[Column.REPORT_ID]
         if role == LivemodeRole:
-            return bool(self._index.summary(pos)[F["livemode"]])
+            return cells.live
         if role == RedactionRole:
-            return self._index.redaction_state(pos).value
+            return cells.redaction.value
         if role == ExpiryCueRole:
-            return self._cue(pos)[0]
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self._foreground(pos, column)
-        if role == Qt.ItemDataRole.FontRole:
-            return self._italic if not self._index.summary(pos)[F["livemode"]] else None
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._decoration(pos, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(pos, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column is Column.COUNTRY:
-            return _ALIGN_CENTER
+            return cells.cue
         return None
 
     # -- cells ------------------------------------------------------------------------------------
-    def _cue(self, pos: int) -> tuple[ExpiryCue, str]:
-        assert self._index is not None
-        expiration = fmt.partial_from_ymd(self._index.summary(pos)[F["expires"]])
-        today = self._today()
+    def _row(self, pos: int) -> _Cells:
+        cells = self._cache.get(pos)
+        if cells is not None and time.monotonic() < self._day_valid_until:
+            return cells
+        today = self._today()  # slow-ish (it imports): asked at most every few seconds
+        self._day_valid_until = time.monotonic() + _DAY_CHECK_SECONDS
+        if today != self._cache_day or len(self._cache) > _CACHE_ROWS:
+            self._cache.clear()  # cues depend on the day; the cache only needs visible rows
+            self._cache_day = today
+        cells = self._cache.get(pos)
+        if cells is None:
+            assert self._index is not None
+            cells = _Cells.build(self._index.summary(pos), self._index.redaction_state(pos),
+                                 today)
+            self._cache[pos] = cells
+        return cells
+
+    def _forget(self, positions: Sequence[int] | None = None) -> None:
+        if positions is None:
+            self._cache.clear()
+        else:
+            for pos in positions:
+                self._cache.pop(int(pos), None)
+
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_ROLES = frozenset({_DISPLAY, _FONT, _FOREGROUND, _DECORATION, _TOOLTIP, _ALIGNMENT,
+                    int(PositionRole), int(ReportIdRole), int(LivemodeRole),
+                    int(RedactionRole), int(ExpiryCueRole)})
+_COLUMNS = len(Column)
+_CACHE_ROWS = 4096
+_DAY_CHECK_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class _Cells:
+    """Everything one row shows, computed once from its summary (rows are drawn often)."""
+
+    display: list[str]
+    foreground: list[QColor | None]
+    decoration: list[Any]
+    tooltip: list[str | None]
+    live: bool
+    cue: ExpiryCue
+    redaction: RedactionState
+
+    @classmethod
+    def build(cls, s: Sequence[Any], state: RedactionState, today: dt.date) -> _Cells:
+        expiration = fmt.partial_from_ymd(s[F["expires"]])
         cue = fmt.cue_for(expiration, today)
-        return cue, fmt.cue_text(cue, expiration, today)
-
-    def _display(self, pos: int, column: Column) -> str:
-        assert self._index is not None
-        s = self._index.summary(pos)
-        if column is Column.CREATED:
-            return fmt.local_time(s[F["created"]])
-        if column is Column.REPORT_ID:
-            return str(s[F["id"]])
-        if column is Column.TYPE:
-            return fmt.label(s[F["type"]])
-        if column is Column.STATUS:
-            return fmt.label(s[F["overall_status"]])
-        if column is Column.NAME:
-            return str(s[F["name"]])
-        if column is Column.DOCUMENT_TYPE:
-            return fmt.label(s[F["document_type"]])
-        if column is Column.COUNTRY:
-            return str(s[F["issuing_country"]])
-        if column is Column.ISSUED:
-            return fmt.ymd_text(s[F["issued"]])
-        if column is Column.EXPIRES:
-            return fmt.ymd_text(s[F["expires"]])
-        if column is Column.SESSION:
-            return str(s[F["session"]])
-        return fmt.label(self._index.redaction_state(pos).value)
-
-    def _foreground(self, pos: int, column: Column) -> QColor | None:
-        assert self._index is not None
-        if column is Column.EXPIRES:
-            cue = self._cue(pos)[0]
-            if cue is ExpiryCue.EXPIRED:
-                return EXPIRED_COLOR
-            if cue is ExpiryCue.EXPIRES_SOON:
-                return SOON_COLOR
-        elif column is Column.STATUS:
-            status = self._index.summary(pos)[F["overall_status"]]
-            return VERIFIED_COLOR if status == "verified" else (
-                UNVERIFIED_COLOR if status == "unverified" else MUTED_COLOR)
-        elif column is Column.NAME and self._index.summary(pos)[F["name"]] == REDACTED:
-            return MUTED_COLOR
-        elif column is Column.REDACTION:
-            state = self._index.redaction_state(pos)
-            if state is RedactionState.FAILED:
-                return UNVERIFIED_COLOR
-            if state is RedactionState.NONE:
-                return MUTED_COLOR
-        return None
-
-    def _decoration(self, pos: int, column: Column) -> Any:
-        assert self._index is not None
-        if column is Column.REPORT_ID and not self._index.summary(pos)[F["livemode"]]:
-            return icon("test")
-        if column is Column.EXPIRES:
-            cue = self._cue(pos)[0]
-            if cue is ExpiryCue.EXPIRED:
-                return icon("expired")
-            if cue is ExpiryCue.EXPIRES_SOON:
-                return icon("warning")
-        return None
-
-    def _tooltip(self, pos: int, column: Column) -> str | None:
-        assert self._index is not None
-        if column is Column.EXPIRES:
-            return self._cue(pos)[1] or None
-        if column is Column.REPORT_ID and not self._index.summary(pos)[F["livemode"]]:
-            return "Test mode report (livemode = false)"
-        if column is Column.CREATED:
-            return fmt.local_time_long(self._index.summary(pos)[F["created"]])
-        return None
+        live = bool(s[F["livemode"]])
+        status = s[F["overall_status"]]
+        display = [
+            fmt.local_time(s[F["created"]]), str(s[F["id"]]), fmt.label(s[F["type"]]),
+            fmt.label(status), str(s[F["name"]]), fmt.label(s[F["document_type"]]),
+            str(s[F["issuing_country"]]), fmt.ymd_text(s[F["issued"]]),
+            fmt.ymd_text(s[F["expires"]]), str(s[F["session"]]), fmt.label(state.value),
+        ]
+        foreground: list[QColor | None] = [None] * _COLUMNS
+        decoration: list[Any] = [None] * _COLUMNS
+        tooltip: list[str | None] = [None] * _COLUMNS
+        foreground[Column.STATUS] = (VERIFIED_COLOR if status == "verified" else
+                                     UNVERIFIED_COLOR if status == "unverified" else MUTED_COLOR)
+        if s[F["name"]] == REDACTED:
+            foreground[Column.NAME] = MUTED_COLOR
+        if state is RedactionState.FAILED:
+            foreground[Column.REDACTION] = UNVERIFIED_COLOR
+        elif state is RedactionState.NONE:
+            foreground[Column.REDACTION] = MUTED_COLOR
+        if cue is ExpiryCue.EXPIRED:
+            foreground[Column.EXPIRES] = EXPIRED_COLOR
+            decoration[Column.EXPIRES] = icon("expired")
+        elif cue is ExpiryCue.EXPIRES_SOON:
+            foreground[Column.EXPIRES] = SOON_COLOR
+            decoration[Column.EXPIRES] = icon("warning")
+        tooltip[Column.EXPIRES] = fmt.cue_text(cue, expiration, today) or None
+        if not live:
+            decoration[Column.REPORT_ID] = icon("test")
+            tooltip[Column.REPORT_ID] = "Test mode report (livemode = false)"
+        tooltip[Column.CREATED] = fmt.local_time_long(s[F["created"]])
+        return cls(display, foreground, decoration, tooltip, live, cue, state)
