@@ -38,12 +38,14 @@ __all__ = [
     "KeyMode",
     "StripeAccess",
     "access_error",
+    "access_for",
     "api_host",
     "build_client",
     "clear_stored_key",
     "connect",
     "describe_error",
     "key_mode",
+    "key_status",
     "mask_key",
     "resolve_api_base",
     "resolve_key",
@@ -271,6 +273,32 @@ def connect(vault: Vault | None, api_base: str | None = None, *,
     """The key from ``STRIPE_API_KEY`` or the vault, and a client for ``api_base`` (else
     ``STRIPE_API_BASE``, else api.stripe.com)."""
     key, source = resolve_key(vault)
+    return access_for(key, source, api_base, timeout=timeout)
+
+
+def access_for(key: str, source: str, api_base: str | None = None, *,
+               timeout: float = DEFAULT_TIMEOUT) -> StripeAccess:
+    """Like :func:`connect` with a key already read (the window reads it on the vault thread
+    and builds the client on its network thread)."""
     base = resolve_api_base(api_base)
     client = build_client(key, base, timeout=timeout)
     return StripeAccess(client=client, base=base, mode=key_mode(key), key_source=source, key=key)
+
+
+def key_status(vault: Vault | None) -> dict[str, str | None]:
+    """What the window may show about the keys: mode and mask of the vault's key and of
+    ``STRIPE_API_KEY`` (None when absent), and a problem with the latter. Never the keys."""
+    out: dict[str, str | None] = {"vault_mode": None, "vault_mask": None, "env_mode": None,
+                                  "env_mask": None, "env_problem": None}
+    key = stored_key(vault) if vault is not None else None
+    if key is not None:
+        out["vault_mode"], out["vault_mask"] = key_mode(key), mask_key(key)
+    env = os.environ.get(API_KEY_ENV, "")
+    if env.strip():
+        try:
+            env_key = validate_key(env, where=API_KEY_ENV)
+        except KeyFormatError as exc:
+            out["env_problem"] = str(exc)
+        else:
+            out["env_mode"], out["env_mask"] = key_mode(env_key), mask_key(env_key)
+    return out

@@ -49,7 +49,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -63,10 +63,10 @@ from identity_desktop.stripe_api.retry import (
     RetryPolicy,
     Sleeper,
 )
-from identity_desktop.vault.reports import upsert_reports
+from identity_desktop.vault.reports import UpsertResult, upsert_reports
 from identity_desktop.vault.store import Vault
 
-__all__ = ["OVERLAP", "PAGE_SIZE", "FetchFilters", "FetchSummary", "fetch_reports"]
+__all__ = ["OVERLAP", "PAGE_SIZE", "FetchFilters", "FetchSummary", "Fetcher", "fetch_reports"]
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,11 @@ PAGE_SIZE = 100
 WHAT = "listing verification reports"
 LIST_URL = "/v1/identity/verification_reports"
 
+T = TypeVar("T")
 Progress = Callable[["FetchSummary"], None]
 Cancelled = Callable[[], bool]
+# vault_call(fn): run fn(vault) where the vault lives (its owner thread) and return the result.
+VaultCall = Callable[[Callable[[Vault], Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -155,27 +158,41 @@ class _CursorGone(Exception):
     """Stripe no longer knows the report a resume cursor names."""
 
 
-class _Fetch:
-    """One ``fetch_reports`` call: the state of one scope, the retrier and the summary."""
+class Fetcher:
+    """One fetch, split by thread: requests run on the calling thread, everything that touches
+    the vault runs through ``vault_call(fn)``, which must run ``fn(vault)`` wherever the vault
+    lives and return its result (the window passes its vault-thread runner; the CLI calls
+    directly). Calls are strictly sequential: a page is committed before the next request."""
 
-    def __init__(self, vault: Vault, access: StripeAccess, filters: FetchFilters, *,
-                 progress: Progress | None, cancelled: Cancelled | None, page_size: int,
-                 policy: RetryPolicy | None, sleeper: Sleeper | None) -> None:
-        self.vault = vault
+    def __init__(self, access: StripeAccess, filters: FetchFilters | None = None, *,
+                 progress: Progress | None = None, cancelled: Cancelled | None = None,
+                 page_size: int = PAGE_SIZE, policy: RetryPolicy | None = None,
+                 sleeper: Sleeper | None = None) -> None:
+        if not 1 <= page_size <= 100:
+            raise ValueError("page_size must be within 1..100")
         self.access = access
-        self.filters = filters
+        self.filters = filters or FetchFilters()
         self.progress = progress
         self.cancelled = cancelled
         self.page_size = page_size
         self.retrier = Retrier(policy, sleeper=sleeper, cancelled=cancelled,
                                on_wait=self.on_wait)
         self.summary = FetchSummary()
+        self.state: dict[str, Any] = {}
+        self.scope: dict[str, Any] = {}
+        self._vault_call: VaultCall = _unset_vault_call
+
+    # ---- vault side (each runs inside vault_call) ---------------------------------------------
+    def _load(self, vault: Vault) -> None:
         self.state = _load_state(vault)
-        self.key = _scope(vault, access, filters)
-        self.scope: dict[str, Any] = self.state["scopes"].setdefault(self.key, {})
+        key = _scope(vault, self.access, self.filters)
+        self.scope = self.state["scopes"].setdefault(key, {})
+
+    def _save(self, vault: Vault) -> None:
+        vault.set_json(STATE_SECRET, self.state)
 
     def save(self) -> None:
-        self.vault.set_json(STATE_SECRET, self.state)
+        self._vault_call(self._save)
 
     def fresh_run(self) -> dict[str, Any]:
         params = self.filters.params()
@@ -186,7 +203,9 @@ class _Fetch:
         params["limit"] = self.page_size
         return {"params": params, "cursor": None, "newest": None, "pages": 0}
 
-    def run(self) -> FetchSummary:
+    def run(self, vault_call: VaultCall) -> FetchSummary:
+        self._vault_call = vault_call
+        vault_call(self._load)
         pending = self.scope.get("run")
         if pending is not None:  # interrupted earlier: finish it first, from its cursor
             self.summary.resumed = True
@@ -282,13 +301,18 @@ class _Fetch:
             raise StripeAccessError(f"Stripe's answer to {WHAT} repeats the previous page")
         good = [r for r in data if validate_report(r) is None]
         self.summary.rejected += len(data) - len(good)
-        result = upsert_reports(self.vault, good)
         newest = max((r["created"] for r in good), default=None)
         if newest is not None and (run["newest"] is None or newest > run["newest"]):
             run["newest"] = newest
         run["cursor"] = {"id": last["id"], "created": last["created"]}
         run["pages"] += 1
-        self.save()  # after the reports: a crash in between re-lists this page, harmlessly
+
+        def store(vault: Vault) -> UpsertResult:
+            result = upsert_reports(vault, good)
+            self._save(vault)  # after the reports: a crash in between re-lists this page
+            return result
+
+        result = self._vault_call(store)
         s = self.summary
         s.added += result.added
         s.updated += result.updated
@@ -315,19 +339,22 @@ class _Fetch:
             self.progress(self.summary)
 
 
+def _unset_vault_call(fn: Callable[[Vault], T]) -> T:
+    raise RuntimeError("Fetcher.run() was not called")
+
+
 def fetch_reports(vault: Vault, access: StripeAccess, filters: FetchFilters | None = None, *,
                   progress: Progress | None = None, cancelled: Cancelled | None = None,
                   page_size: int = PAGE_SIZE, policy: RetryPolicy | None = None,
                   sleeper: Sleeper | None = None) -> FetchSummary:
-    """List the reports matching ``filters`` into ``vault`` (see the module docstring).
+    """List the reports matching ``filters`` into ``vault`` (see the module docstring), all on
+    the calling thread.
 
     ``progress(summary)`` is called after each committed page and before each retry wait;
     ``cancelled()`` is polled between pages and during waits. A cancelled fetch returns its
     summary with ``cancelled`` set; the next fetch of the same filters resumes it. Raises
     :class:`StripeAccessError` (one clear line) when Stripe refuses or keeps failing.
     """
-    if not 1 <= page_size <= 100:
-        raise ValueError("page_size must be within 1..100")
-    fetch = _Fetch(vault, access, filters or FetchFilters(), progress=progress,
-                   cancelled=cancelled, page_size=page_size, policy=policy, sleeper=sleeper)
-    return fetch.run()
+    fetcher = Fetcher(access, filters, progress=progress, cancelled=cancelled,
+                      page_size=page_size, policy=policy, sleeper=sleeper)
+    return fetcher.run(lambda fn: fn(vault))
