@@ -6,6 +6,8 @@
   and reports the rest as rejected (the window's choice, where the summary lists the reasons).
 - Batches are committed one by one; ``progress`` is called after each commit, so whatever was
   reported done survives a crash or a cancel.
+- The cyclic garbage collector is paused for the whole import (see ``gc_pause``): it would
+  otherwise walk the millions of live parsed objects again and again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from identity_desktop.errors import IdentityDeskError
+from identity_desktop.gc_pause import gc_paused
 from identity_desktop.importing.readers import Rejected, read_records
 from identity_desktop.vault.reports import UpsertResult, upsert_reports
 from identity_desktop.vault.store import Vault
@@ -90,6 +93,22 @@ def import_files(
     cancelled: Cancelled | None = None,
     bundle_passphrase: str | None = None,
     identities: list[str] | None = None,
+) -> ImportSummary:
+    with gc_paused():
+        return _import_files(vault, paths, skip_invalid=skip_invalid, progress=progress,
+                             cancelled=cancelled, bundle_passphrase=bundle_passphrase,
+                             identities=identities)
+
+
+def _import_files(
+    vault: Vault,
+    paths: Sequence[Path | str],
+    *,
+    skip_invalid: bool,
+    progress: Progress | None,
+    cancelled: Cancelled | None,
+    bundle_passphrase: str | None,
+    identities: list[str] | None,
 ) -> ImportSummary:
     summary = ImportSummary()
     for number, raw_path in enumerate(paths, 1):
