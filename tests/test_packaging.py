@@ -12,8 +12,10 @@ runs in CI (``CI=true``) or with ``IDENTITY_DESK_BUILD_TEST=1``.
 
 from __future__ import annotations
 
+import ast
 import configparser
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -95,6 +97,18 @@ def test_window_icon_is_the_app_icon() -> None:
     window_icon = ICONS / "app.svg"
     if window_icon.exists():
         assert window_icon.read_bytes() == (ICONS / f"{APP_ID}.svg").read_bytes()
+
+
+def test_window_imports_no_qt_module_the_build_leaves_out() -> None:
+    spec = ast.parse((PACKAGING / "identity-desktop.spec").read_text(encoding="utf-8"))
+    unused = next(ast.literal_eval(node.value) for node in spec.body
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") ==
+                  "UNUSED_QT")
+    used = set()
+    for path in (REPO / "identity_desktop" / "ui").rglob("*.py"):
+        used |= set(re.findall(r"PySide6\.(Qt\w+)", path.read_text(encoding="utf-8")))
+    assert used, "no PySide6 import found under identity_desktop/ui/"
+    assert not used & set(unused), f"imported but left out of the build: {used & set(unused)}"
 
 
 # --- the built app (slow) ---------------------------------------------------------------------
