@@ -15,8 +15,8 @@ Modules
 - ``models/report_table_model``: the list's model over ``ReportIndex`` positions.
 - ``dialogs/``: ``unlock_dialog`` (unlock / create), ``import_summary``.
 - ``import_flow``: File > Import, toolbar and drag-and-drop, progress, cancel, summary.
-- ``qtcompat``: works around PySide6 6.12's ``emit()`` reference-count bug (installed on
-  import of this package).
+- ``qtcompat``: keeps CPython 3.11 alive under PySide6 6.12.0, which drops references to
+  ``None``/``True`` on every void call and emit (installed on import of this package).
 - ``clipboard`` (sensitive copies, cleared after 30 s), ``idle`` (idle lock), ``settings``
   (QSettings: non-personal preferences only), ``resources`` (icons, stylesheet), ``format``.
 
@@ -85,4 +85,4 @@ the search text. The filter text is deliberately not kept: it may be a person's 
 
 from identity_desktop.ui import qtcompat as _qtcompat
 
-_qtcompat.install()  # PySide6 6.12 emit() refcount bug: must run before any signal is emitted
+_qtcompat.install()  # PySide6 6.12.0 refcount bug: must run before the window makes Qt calls

@@ -1,23 +1,27 @@
-"""Work around a reference-count bug in PySide6's ``SignalInstance.emit``.
+"""Survive PySide6 6.12.0's reference-count bug on CPython < 3.12.
 
-PySide6 6.12.0 returns ``True`` from ``emit()`` without taking a reference to it, so every
-``.emit()`` made from Python drops one reference to the ``True`` singleton; after a few hundred
-emits CPython aborts with "Fatal Python error: bool_dealloc". (Seen with CPython 3.11, where
-``True`` is not immortal.) :func:`install` measures whether the running PySide6 has the bug and,
-only if it does, wraps ``emit`` so the missing reference is added back. On a fixed PySide6 it
-changes nothing. It is installed when :mod:`identity_desktop.ui` is first imported, so every
-window module, extension and test gets it.
+PySide6 6.12.0 returns the ``None``, ``True`` and ``False`` singletons to Python without taking
+a reference: every call of a void Qt method (``setText``, ``show``, ``processEvents``...) drops
+one reference to ``None``, and every ``Signal.emit()`` one to ``True``. On CPython 3.12+ these
+singletons are immortal and nothing happens; on 3.11 (our runtime) their counts fall by
+thousands a minute in a busy window until CPython aborts with "Fatal Python error:
+none_dealloc" (or ``bool_dealloc``). PySide6 6.11.2 does not have the bug.
+
+:func:`install` measures whether the running PySide6 drops references and, only then, makes the
+three singletons effectively immortal the way CPython 3.12 does: it raises their reference
+counts by 2**40, far beyond anything a session can lose. They are never freed by a healthy
+interpreter anyway, so nothing else changes. It runs when :mod:`identity_desktop.ui` is first
+imported, before any window exists, so every module, extension and test is covered.
 """
 
 from __future__ import annotations
 
 import ctypes
 import sys
-from collections.abc import Callable
-from typing import Any
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal
 
+_HEADROOM = 1 << 40
 _installed = False
 
 
@@ -25,37 +29,39 @@ class _Probe(QObject):
     sig = Signal()
 
 
-def emit_drops_a_reference() -> bool:
-    """True when ``emit()`` returns a bool without owning a reference to it."""
+def _lost_references() -> dict[str, int]:
+    """How many references a few void calls and emits take from each singleton."""
     probe = _Probe()
-    before = sys.getrefcount(True)
-    for _ in range(8):
+    before = {"None": sys.getrefcount(None), "True": sys.getrefcount(True)}
+    for _ in range(16):
+        probe.blockSignals(False)  # a void-like setter: returns the previous state (a bool)
+        probe.setObjectName("probe")  # void
         probe.sig.emit()
-    lost = before - sys.getrefcount(True)
-    for _ in range(max(0, lost)):  # repair what the probe itself took
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
-    return lost >= 8
+    return {"None": before["None"] - sys.getrefcount(None),
+            "True": before["True"] - sys.getrefcount(True)}
+
+
+def drops_references() -> bool:
+    lost = _lost_references()
+    return lost["None"] >= 16 or lost["True"] >= 16
+
+
+def _raise_refcount(obj: object, amount: int) -> None:
+    # CPython (non-debug): ob_refcnt is the first Py_ssize_t of every object.
+    field = ctypes.c_ssize_t.from_address(id(obj))
+    field.value += amount
 
 
 def install() -> bool:
-    """Patch ``SignalInstance.emit`` if needed; returns whether a patch is active."""
+    """Apply the mitigation if this PySide6 needs it; returns whether it is active."""
     global _installed
     if _installed:
         return True
-    if not emit_drops_a_reference():
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False  # immortal singletons (or not CPython): nothing to protect
+    if not drops_references():
         return False
-    original: Callable[..., Any] = SignalInstance.emit
-    incref = ctypes.pythonapi.Py_IncRef
-    incref.argtypes = [ctypes.py_object]
-    incref.restype = None
-
-    def emit(self: SignalInstance, *args: Any) -> Any:
-        result = original(self, *args)
-        if result is True or result is False:
-            incref(result)  # the reference PySide6 forgot to give us
-        return result
-
-    emit.__doc__ = original.__doc__
-    SignalInstance.emit = emit  # type: ignore[method-assign]
+    for singleton in (None, True, False):
+        _raise_refcount(singleton, _HEADROOM)
     _installed = True
     return True
