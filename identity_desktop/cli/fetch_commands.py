@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -19,15 +18,12 @@ from identity_desktop.cli.context import CliContext
 from identity_desktop.errors import IdentityDeskError, UsageError
 from identity_desktop.stripe_api.client import (
     API_KEY_ENV,
-    KeyFormatError,
     api_host,
     clear_stored_key,
     connect,
-    key_mode,
-    mask_key,
+    key_status,
     resolve_api_base,
     store_key,
-    stored_key,
     validate_key,
 )
 from identity_desktop.stripe_api.fetch import FetchFilters, FetchSummary, fetch_reports
@@ -183,21 +179,17 @@ def cmd_show_config(args: argparse.Namespace) -> int:
     ctx = CliContext(args)
     vault = Vault.open(ctx.vault_path, ctx.passphrase())
     try:
-        key = stored_key(vault)
+        status = key_status(vault)  # modes and masks only: the key never reaches this code
     finally:
         vault.lock()
-    if key is None:
+    if status["vault_mode"] is None:
         print("no key in the vault")
     else:
-        print(f"{key_mode(key)}-mode key {mask_key(key)} (in the vault)")
-    text = os.environ.get(API_KEY_ENV, "")
-    if text.strip():
-        try:
-            env_key = validate_key(text, where=API_KEY_ENV)
-            print(f"{API_KEY_ENV} overrides it: {key_mode(env_key)}-mode key "
-                  f"{mask_key(env_key)}")
-        except KeyFormatError as exc:
-            print(f"{API_KEY_ENV} is set but unusable: {exc}")
+        print(f"{status['vault_mode']}-mode key {status['vault_mask']} (in the vault)")
+    if status["env_problem"]:
+        print(f"{API_KEY_ENV} is set but unusable: {status['env_problem']}")
+    elif status["env_mode"]:
+        print(f"{API_KEY_ENV} overrides it: {status['env_mode']}-mode key {status['env_mask']}")
     return 0
 
 

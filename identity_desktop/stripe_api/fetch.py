@@ -267,6 +267,7 @@ class Fetcher:
             try:
                 body = self.request(params)
             except _CursorGone:
+                assert cursor is not None  # only raised for a request that had a cursor
                 self.restart_before(run, cursor)
                 continue
             if body is None:
