@@ -1,10 +1,11 @@
 """kill -9 in the middle of a large import leaves a sound vault holding everything reported done.
 
 ``identity-desk import`` prints ``imported N/M from FILE`` after each committed batch. The test
-imports 30,000 reports in a child process, SIGKILLs it after a chosen progress line (at three
-points, each time a little later into a batch), then checks that the vault opens, passes
-SQLite's ``PRAGMA integrity_check`` and holds at least the first N reports of the file. A final
-import completes the rest: the stored reports are "unchanged", the others "added".
+imports 30,000 reports (at least five batches) in a child process, SIGKILLs it after a chosen
+progress line (at three points, each time a little later into a batch), then checks that the
+vault opens, passes SQLite's ``PRAGMA integrity_check`` and holds at least the first N reports
+of the file. A final import completes the rest: the stored reports are "unchanged", the others
+"added".
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from tests.core._support import NOW, cli, isolated_env, make_vault, write_passph
 
 pytestmark = pytest.mark.slow
 
-TOTAL = 30_000
+TOTAL = max(30_000, 5 * BATCH_SIZE)
+BATCHES = -(-TOTAL // BATCH_SIZE)
 PROGRESS = re.compile(rb"imported (\d+)/(\d+) from (.+)")
-KILL_POINTS = [(1, 0.0), (5, 0.05), (9, 0.12)]  # (progress lines seen, then wait seconds)
+# (progress lines seen, then seconds to wait): early, middle and late, never the last batch.
+KILL_POINTS = [(1, 0.0), (BATCHES // 2, 0.05), (BATCHES - 2, 0.12)]
 
 
 @pytest.fixture(scope="module")
