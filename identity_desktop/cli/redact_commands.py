@@ -217,7 +217,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     ctx = CliContext(args)
     desk = ctx.open_desk()
     interactive = sys.stderr.isatty()
-    last = [0.0]
+    last = [time.monotonic()]  # the first progress line after a second: short runs stay quiet
     try:
         if not store.list_entries(desk.vault, store.ACTIVE_STATES):
             print("nothing to sync: the redaction queue has no pending entry")
@@ -242,7 +242,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             stats = engine.run(once=args.once, max_time=args.max_wait, cancelled=cancelled)
     finally:
         desk.lock()
-    if interactive and last[0]:
+    if interactive and engine.stats.requests:
         print(file=sys.stderr)
     c = stats.counts
     print(f"sync: {stats.requests} redact request(s), {stats.redacted} redacted now; queue: "

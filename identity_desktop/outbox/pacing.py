@@ -3,8 +3,9 @@
 Stripe allows 100 requests/s in live mode and 25 in test mode, across the whole account. The
 limiter spaces request starts at a fixed fraction of that (92 % by default: close enough to use
 the budget, with room for clock jitter and other clients of the account); a 429 cuts the rate by
-a quarter and pauses everyone for a second, and successes win the rate back slowly (additive
-increase, multiplicative decrease).
+a quarter (once per ``cooldown``: the requests already in flight answer 429 too, and they are
+one signal, not several) and pauses everyone for a second; successes win the rate back slowly
+(additive increase, multiplicative decrease), never above the ceiling nor below a quarter of it.
 """
 
 from __future__ import annotations
@@ -29,16 +30,18 @@ class RateLimiter:
     the next free slot, then sleeps until it; ``burst`` slots may be taken back to back after an
     idle spell)."""
 
-    def __init__(self, rate: float, *, burst: int = 2, min_rate: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, *, burst: int = 2, min_rate: float | None = None,
+                 cooldown: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
             raise ValueError("rate must be > 0")
         self.ceiling = rate
-        self.min_rate = min(min_rate, rate)
+        self.min_rate = min(rate / 4 if min_rate is None else min_rate, rate)
+        self.cooldown = cooldown
+        self._cut_at = float("-inf")
         self._rate = rate
         self._burst = max(1, burst)
         self._clock = clock
-        self._next = clock()
+        self._next = float("-inf")  # starts with `burst` slots banked
         self._lock = threading.Lock()
         self.throttled = 0  # 429s seen
 
@@ -73,8 +76,11 @@ class RateLimiter:
         """The server said 429: slow down, and hold every caller back for ``pause`` seconds."""
         with self._lock:
             self.throttled += 1
-            self._rate = max(self.min_rate, self._rate * 0.75)
-            self._next = max(self._next, self._clock() + pause)
+            now = self._clock()
+            if now - self._cut_at >= self.cooldown:
+                self._cut_at = now
+                self._rate = max(self.min_rate, self._rate * 0.75)
+            self._next = max(self._next, now + pause)
 
     def success(self) -> None:
         if self._rate < self.ceiling:

@@ -261,6 +261,7 @@ class SyncEngine:
             self._apply_available(block=min(0.2, max(0.0, deadline - time.monotonic())))
         self._pool.shutdown(wait=not self._in_flight, cancel_futures=True)
         self._closed = True
+        self.stats.paused = self.paused
         self.stats.counts = self.counts()
 
     def counts(self) -> dict[OutboxState, int]:
@@ -444,7 +445,7 @@ class SyncEngine:
         expect = OutboxState.PROCESSING if task.action == "poll" else OutboxState.SENDING
         if kind is Kind.AUTH and self.paused is None:
             self.paused = f"{out.message}; the redaction queue is paused"
-            log.warning("sync paused: %s", out.message)
+            log.info("sync paused: %s", out.message)
         elif kind is Kind.THROTTLED:
             stats.throttled += 1
             self.limiter.throttle(opts.throttle_pause)
