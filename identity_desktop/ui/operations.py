@@ -154,7 +154,9 @@ class VaultOp(QObject):
         try:
             result = self._body(OpContext(self))
         except BaseException as exc:
-            log.warning("operation %r failed: %s", self.label or "vault", type(exc).__name__)
+            # Type name only: the message or traceback may hold report values.
+            level = logging.INFO if isinstance(exc, IdentityDeskError) else logging.WARNING
+            log.log(level, "operation %r failed: %s", self.label or "vault", type(exc).__name__)
             self._sig_outcome.emit("error", exc.with_traceback(None))
             return
         self._sig_outcome.emit("ok", result)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -63,16 +63,17 @@ class _Field:
         # the copy button copies all of it).
         self.value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.value.setMinimumWidth(40)
-        grid.addWidget(self.title, row, 0, Qt.AlignmentFlag.AlignTop)
-        grid.addWidget(self.value, row, 1)
+        grid.addWidget(self.title, row, 0, Qt.AlignmentFlag.AlignVCenter)
+        grid.addWidget(self.value, row, 1, Qt.AlignmentFlag.AlignVCenter)
         self.button: QToolButton | None = None
         if copy:
             self.button = QToolButton(parent)
             self.button.setIcon(icon("copy"))
             self.button.setAutoRaise(True)
+            self.button.setIconSize(QSize(14, 14))
             self.button.setToolTip(f"Copy {title.lower()} (cleared from the clipboard in 30 s)")
             self.button.clicked.connect(lambda: on_copy(title, self._raw))
-            grid.addWidget(self.button, row, 2, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(self.button, row, 2, Qt.AlignmentFlag.AlignVCenter)
         self._raw = ""
 
     def set(self, text: str | None, *, copy_text: str | None = None, tooltip: str = "",
