@@ -5,6 +5,12 @@ The package is the Qt-free core; ``identity_desktop.ui`` is the only package tha
 
 from __future__ import annotations
 
+import os as _os
+
+# The stripe package reads STRIPE_LOG once, when it is first imported, and then prints whole
+# response bodies (personal data) to stderr. Drop it before anything can import stripe.
+_os.environ.pop("STRIPE_LOG", None)
+
 __version__ = "0.1.0"
 APP_ID = "io.identitydesk.IdentityDesk"
 APP_NAME = "Identity Desk"

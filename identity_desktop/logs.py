@@ -42,11 +42,20 @@ class ScrubFilter(logging.Filter):
 
 
 def quiet_stripe_logging() -> None:
+    """Keep HTTP libraries from logging what they carry.
+
+    ``stripe`` logs response bodies at DEBUG; urllib3 and requests log request lines such as
+    ``GET /v1/...?starting_after=vr_...`` (ids in plaintext). All three are held above DEBUG and
+    scrubbed, whatever the root level is.
+    """
     os.environ.pop("STRIPE_LOG", None)
-    stripe_logger = logging.getLogger("stripe")
-    stripe_logger.setLevel(logging.WARNING)
-    if not any(isinstance(f, ScrubFilter) for f in stripe_logger.filters):
-        stripe_logger.addFilter(ScrubFilter())
+    for name, level in (("stripe", logging.WARNING), ("urllib3", logging.INFO),
+                        ("requests", logging.INFO)):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < level:
+            logger.setLevel(level)
+        if not any(isinstance(f, ScrubFilter) for f in logger.filters):
+            logger.addFilter(ScrubFilter())
 
 
 def configure_logging(*, verbose: bool = False, log_file: Path | None = None) -> None:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from identity_desktop.errors import IdentityDeskError, StripeAccessError
-from identity_desktop.logs import ScrubFilter, quiet_stripe_logging
+from identity_desktop.logs import quiet_stripe_logging
 
 if TYPE_CHECKING:
     import stripe
@@ -145,16 +144,6 @@ def api_host(base: str) -> str:
 
 # ---- the client -----------------------------------------------------------------------------
 
-def _quiet_http_logging() -> None:
-    # urllib3 writes "GET /v1/...?starting_after=vr_... HTTP/1.1" at DEBUG: ids in plaintext.
-    for name in ("urllib3", "requests"):
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.INFO or logger.level < logging.INFO:
-            logger.setLevel(logging.INFO)
-        if not any(isinstance(f, ScrubFilter) for f in logger.filters):
-            logger.addFilter(ScrubFilter())
-
-
 def build_client(key: str, api_base: str | None = None, *, max_network_retries: int = 0,
                  timeout: float = DEFAULT_TIMEOUT) -> stripe.StripeClient:
     """A ``StripeClient`` for ``api_base`` (default api.stripe.com).
@@ -164,7 +153,6 @@ def build_client(key: str, api_base: str | None = None, *, max_network_retries: 
     retries would multiply attempts and hide the waits from progress and cancel.
     """
     quiet_stripe_logging()
-    _quiet_http_logging()
     import stripe
     from stripe import _util
 

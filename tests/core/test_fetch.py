@@ -20,7 +20,13 @@ import pytest
 
 from identity_desktop.errors import StripeAccessError
 from identity_desktop.stripe_api.client import StripeAccess, connect, store_key
-from identity_desktop.stripe_api.fetch import OVERLAP, FetchFilters, FetchSummary, fetch_reports
+from identity_desktop.stripe_api.fetch import (
+    OVERLAP,
+    SENSITIVE_EXPANDS,
+    FetchFilters,
+    FetchSummary,
+    fetch_reports,
+)
 from identity_desktop.stripe_api.retry import RetryPolicy
 from identity_desktop.vault import Vault
 from identity_desktop.vault.reports import iter_reports, report_count
@@ -51,7 +57,9 @@ def newest_first(reports: list[dict[str, Any]]) -> list[str]:
 
 
 def list_calls(server: FakeStripe, since: int = 0) -> list[dict[str, Any]]:
-    return [r.params for r in server.requests[since:] if r.method == "GET" and r.path == LIST_PATH]
+    """The list requests' parameters, less ``expand`` (the same on every page, tested apart)."""
+    return [{k: v for k, v in r.params.items() if k != "expand"}
+            for r in server.requests[since:] if r.method == "GET" and r.path == LIST_PATH]
 
 
 class Sleeps(list[float]):
@@ -127,6 +135,21 @@ def test_1100_reports_arrive_complete_and_exact_despite_faults(
     assert report_count(vault) == 1100
     assert got == {r["id"]: r for r in reports}  # exactly as served, unknown fields included
     assert summary.line() == "fetched 1100 reports in 11 pages: 1100 added, 0 updated, 0 unchanged"
+
+
+def test_sensitive_fields_are_expanded_on_every_page(vault: Vault, vault_path: Path) -> None:
+    """Stripe returns dob, expiry and numbers only when expanded: every page must ask."""
+    reports = build_reports(150)
+    with FakeStripe(api_keys={KEY}, sensitive_requires_expand=True) as strict:
+        strict.add_reports(reports)
+        fetch(vault, connect(vault, strict.base_url))
+        pages = [r.params for r in strict.requests if r.method == "GET" and r.path == LIST_PATH]
+    assert len(pages) == 2
+    for params in pages:
+        assert sorted(params["expand"]) == sorted(SENSITIVE_EXPANDS)
+    got = stored(vault)
+    assert got == {r["id"]: r for r in reports}  # dob, expiration_date, number all present
+    assert any(r["document"] and r["document"].get("dob") for r in got.values())
 
 
 def test_pages_follow_cursors_with_limit_100(
