@@ -11,6 +11,13 @@ import os as _os
 # response bodies (personal data) to stderr. Drop it before anything can import stripe.
 _os.environ.pop("STRIPE_LOG", None)
 
-__version__ = "0.1.0"
+try:  # the installed (or frozen) package's metadata is the one source of the version
+    from importlib.metadata import PackageNotFoundError as _NotFound
+    from importlib.metadata import version as _version
+
+    __version__ = _version("identity-desktop")
+except _NotFound:  # running from a bare checkout
+    __version__ = "0.1.0"
+
 APP_ID = "io.identitydesk.IdentityDesk"
 APP_NAME = "Identity Desk"

@@ -4,7 +4,8 @@
 # Installs them when run as root (or with sudo) on an apt system; otherwise says what is missing.
 set -euo pipefail
 PKGS=(age xvfb libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
-      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 fonts-dejavu-core)
+      libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 fonts-dejavu-core
+      desktop-file-utils appstream)
 command -v dpkg-query >/dev/null 2>&1 || { echo "system-deps: not a Debian-like system; install Qt 6 runtime libraries and 'age' yourself" >&2; exit 0; }
 missing=()
 for p in "${PKGS[@]}"; do
