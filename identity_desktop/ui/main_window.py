@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -40,9 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from identity_desktop import APP_NAME, __version__
+from identity_desktop import APP_NAME
 from identity_desktop.ui import extensions
 from identity_desktop.ui.context import UiContext
+from identity_desktop.ui.dialogs.help import show_about, show_shortcuts
 from identity_desktop.ui.dialogs.unlock_dialog import UnlockDialog
 from identity_desktop.ui.import_flow import ImportController
 from identity_desktop.ui.panes.detail_pane import DetailPane
@@ -54,12 +54,6 @@ from identity_desktop.ui.resources import icon
 DEFAULT_SIZE = QSize(1680, 1000)  # shrunk to the screen, never below MINIMUM_DEFAULT
 MINIMUM_DEFAULT = QSize(1280, 800)
 FILTER_WIDTH, DETAIL_WIDTH = 222, 372
-SHORTCUTS = (
-    ("Ctrl+O", "Import reports"), ("Ctrl+L", "Lock the vault"), ("Ctrl+F", "Search / filters"),
-    ("Ctrl+2", "Focus the report list"), ("Ctrl+3", "Focus the details"),
-    ("J  /  Alt+Down", "Next report"), ("K  /  Alt+Up", "Previous report"),
-    ("Enter", "Open the current report's details"), ("Ctrl+Q", "Quit"),
-)
 
 
 class Menu(StrEnum):
@@ -183,8 +177,10 @@ class MainWindow(QMainWindow):
         self._menus[Menu.TOOLS].menuAction().setVisible(False)  # until an extension adds one
 
         help_menu = self._menus[Menu.HELP]
-        help_menu.addAction(self._action("&Keyboard shortcuts", None, "F1", self._shortcuts))
-        help_menu.addAction(self._action("&About Identity Desk", "about", None, self._about))
+        help_menu.addAction(self._action("&Keyboard shortcuts", None, "F1",
+                                         lambda: show_shortcuts(self)))
+        help_menu.addAction(self._action("&About Identity Desk", "about", None,
+                                         lambda: show_about(self)))
 
         self.toolbar.addAction(self.import_action)
         self.toolbar.addAction(self.filters_action)
@@ -346,17 +342,6 @@ class MainWindow(QMainWindow):
         if ok:
             settings.idle_minutes = minutes
             self.context.idle.set_timeout(minutes * 60_000)
-
-    def _shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>"
-                       for k, v in SHORTCUTS)
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
-
-    def _about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"<b>{APP_NAME}</b> {__version__}<br>Review Stripe Identity "
-                          "verification reports offline, in an encrypted vault, and queue "
-                          "their redaction.")
 
     # -- settings ------------------------------------------------------------------------------
     def _restore_layout(self) -> None:

@@ -96,10 +96,10 @@ class VaultOp(QObject):
         self._parent = parent
         self.label = label
         self._cancel = threading.Event()
-        self._on_success: list[tuple[Callable[[Any], None], QObject | None]] = []
-        self._on_failure: list[tuple[Callable[[BaseException], None], QObject | None]] = []
-        self._on_finally: list[tuple[Callable[[], None], QObject | None]] = []
-        self._on_progress: list[tuple[Callable[[int, int, str], None], QObject | None]] = []
+        self._on_success: list[tuple[Callable[[Any], object], QObject | None]] = []
+        self._on_failure: list[tuple[Callable[[BaseException], object], QObject | None]] = []
+        self._on_finally: list[tuple[Callable[[], object], QObject | None]] = []
+        self._on_progress: list[tuple[Callable[[int, int, str], object], QObject | None]] = []
         self._guards: list[Callable[[], bool]] = []
         self.outcome: str | None = None
         # Bound methods of this GUI-thread object: Qt queues these calls to the GUI thread.
@@ -109,22 +109,22 @@ class VaultOp(QObject):
     # -- building ----------------------------------------------------------------------------
     # Each callback belongs to an ``owner`` widget (default: the op's parent) and is dropped if
     # that widget was destroyed before the result arrived.
-    def success(self, fn: Callable[[Any], None], *, owner: QObject | None = None) -> VaultOp:
+    def success(self, fn: Callable[[Any], object], *, owner: QObject | None = None) -> VaultOp:
         self._on_success.append((fn, owner or self._parent))
         return self
 
-    def failure(self, fn: Callable[[BaseException], None], *,
+    def failure(self, fn: Callable[[BaseException], object], *,
                 owner: QObject | None = None) -> VaultOp:
         """Replaces the default error box for this op."""
         self._on_failure.append((fn, owner or self._parent))
         return self
 
-    def progress(self, fn: Callable[[int, int, str], None], *,
+    def progress(self, fn: Callable[[int, int, str], object], *,
                  owner: QObject | None = None) -> VaultOp:
         self._on_progress.append((fn, owner or self._parent))
         return self
 
-    def finally_(self, fn: Callable[[], None], *, owner: QObject | None = None) -> VaultOp:
+    def finally_(self, fn: Callable[[], object], *, owner: QObject | None = None) -> VaultOp:
         self._on_finally.append((fn, owner or self._parent))
         return self
 

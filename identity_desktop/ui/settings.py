@@ -47,7 +47,7 @@ class UiSettings:
     def idle_minutes(self) -> int:
         """Lock after this many minutes without input; 0 means never."""
         try:
-            value = int(self._s.value("lock/idle_minutes", DEFAULT_IDLE_MINUTES))
+            value = int(str(self._s.value("lock/idle_minutes", DEFAULT_IDLE_MINUTES)))
         except (TypeError, ValueError):
             return DEFAULT_IDLE_MINUTES
         return max(0, min(value, 24 * 60))

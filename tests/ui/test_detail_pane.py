@@ -72,7 +72,7 @@ def test_json_find(unlocked, qtbot):
     assert json_view.text.textCursor().selectedText() == '"created"'
     json_view.find_field.setText("no such text anywhere")
     assert json_view.matches.text() == "Not found"
-    assert not json_view.find()
+    assert not json_view.find_next()
 
 
 def test_copy_marks_sensitive_and_clears_after_timeout(window_factory, vault_file, qtbot):

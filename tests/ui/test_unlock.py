@@ -31,7 +31,7 @@ def test_right_passphrase_unlocks_and_fills_the_panes(window_factory, vault_file
 def test_wrong_passphrase_shows_the_error_and_stays_open(window_factory, vault_file, qtbot):
     window = window_factory(vault_file)
     dialog = window.request_unlock()
-    assert isinstance(dialog, UnlockDialog) and not dialog.create
+    assert isinstance(dialog, UnlockDialog) and not dialog.creating
     dialog.passphrase.setText("not the passphrase")
     op_done = []
     window.session.runner.sig_busy.connect(lambda busy: op_done.append(busy))
@@ -55,7 +55,7 @@ def test_create_vault_with_confirm_mismatch_then_match(window_factory, tmp_path:
     path = tmp_path / "fresh" / "new.idvault"
     window = window_factory(path)
     dialog = window.request_unlock()
-    assert dialog.create and dialog.confirm.isVisible()
+    assert dialog.creating and dialog.confirm.isVisible()
     dialog.passphrase.setText("a long enough passphrase")
     assert dialog.strength_hint.text()  # a hint while typing
     dialog.confirm.setText("a different passphrase")

@@ -70,7 +70,7 @@ class UnlockDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("unlockDialog")
         self._session = session
-        self.create = create
+        self.creating = create
         self._busy = False
         self.setWindowTitle("Create a vault" if create else "Unlock the vault")
         self.setWindowIcon(icon("app"))
@@ -90,7 +90,7 @@ class UnlockDialog(QDialog):
         intro = QLabel(self)
         intro.setWordWrap(True)
         intro.setObjectName("dialogIntro")
-        if self.create:
+        if self.creating:
             intro.setText("<b>Create a vault</b><br>Reports are stored encrypted with a key "
                           "protected by this passphrase. It cannot be recovered if you "
                           "forget it.")
@@ -118,7 +118,7 @@ class UnlockDialog(QDialog):
         self.strength_bar.setMaximumHeight(6)
         self.strength_hint = QLabel("", self)
         self.strength_hint.setObjectName("strengthHint")
-        if self.create:
+        if self.creating:
             form.addRow("&Confirm:", self.confirm)
             form.addRow("", self.strength_bar)
             form.addRow("", self.strength_hint)
@@ -144,7 +144,7 @@ class UnlockDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel, self)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Create" if self.create else "Unlock")
+        self.ok_button.setText("Create" if self.creating else "Unlock")
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -181,7 +181,7 @@ class UnlockDialog(QDialog):
         if not passphrase:
             self.show_error("Enter the passphrase.")
             return
-        if self.create:
+        if self.creating:
             if len(passphrase) < MIN_LENGTH:
                 self.show_error(f"The passphrase is too short: use at least {MIN_LENGTH} "
                                 "characters.")
@@ -193,7 +193,7 @@ class UnlockDialog(QDialog):
                 return
         self.show_error("")
         self._set_busy(True)
-        op = self._session.unlock(passphrase, create=self.create, parent=self)
+        op = self._session.unlock(passphrase, create=self.creating, parent=self)
         op.success(lambda _desk: self._succeeded()).failure(self._failed)
 
     def _succeeded(self) -> None:

@@ -66,6 +66,7 @@ class _Field:
         grid.addWidget(self.title, row, 0, Qt.AlignmentFlag.AlignVCenter)
         grid.addWidget(self.value, row, 1, Qt.AlignmentFlag.AlignVCenter)
         self.button: QToolButton | None = None
+        self._raw = ""
         if copy:
             self.button = QToolButton(parent)
             self.button.setIcon(icon("copy"))
@@ -74,7 +75,6 @@ class _Field:
             self.button.setToolTip(f"Copy {title.lower()} (cleared from the clipboard in 30 s)")
             self.button.clicked.connect(lambda: on_copy(title, self._raw))
             grid.addWidget(self.button, row, 2, Qt.AlignmentFlag.AlignVCenter)
-        self._raw = ""
 
     def set(self, text: str | None, *, copy_text: str | None = None, tooltip: str = "",
             style: str = "") -> None:
@@ -190,7 +190,7 @@ class DetailPane(QWidget):
         checks.grid.setColumnStretch(2, 1)
         sections.addWidget(checks)
 
-        for title, rows in (
+        for section_title, rows in (
             ("Person", (("name", "Name", True), ("dob", "Date of birth", True),
                         ("sex", "Sex", False), ("address", "Address", True),
                         ("id_number", "ID number", True), ("email", "Email", True),
@@ -205,7 +205,7 @@ class DetailPane(QWidget):
                         ("flow", "Flow", True), ("livemode", "Mode", False),
                         ("redaction", "Redaction", False))),
         ):
-            section = _Section(title, body)
+            section = _Section(section_title, body)
             for row, (key, label, copy) in enumerate(rows):
                 self._fields[key] = _Field(section.grid, row, label, copy=copy,
                                            on_copy=self._copy)

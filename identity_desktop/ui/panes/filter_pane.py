@@ -113,7 +113,11 @@ class _OptionalDate(QWidget):
         layout.addWidget(self.edit, 1)
         self.check.toggled.connect(self.edit.setEnabled)
         self.check.toggled.connect(self.sig_changed)
-        self.edit.dateChanged.connect(lambda _d: self.check.isChecked() and self.sig_changed.emit())
+        self.edit.dateChanged.connect(self._on_date)
+
+    def _on_date(self, _day: QDate) -> None:
+        if self.check.isChecked():
+            self.sig_changed.emit()
 
     def value(self) -> dt.date | None:
         return self.edit.date().toPython() if self.check.isChecked() else None  # type: ignore[return-value]

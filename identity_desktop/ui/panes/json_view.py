@@ -33,7 +33,7 @@ class _FindField(QLineEdit):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             backward = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-            self._view.find(backward=backward)
+            self._view.find_next(backward=backward)
             return
         super().keyPressEvent(event)
 
@@ -53,11 +53,11 @@ class JsonView(QWidget):
         previous = QToolButton(self)
         previous.setText("▲")
         previous.setToolTip("Previous match (Shift+Enter)")
-        previous.clicked.connect(lambda: self.find(backward=True))
+        previous.clicked.connect(lambda: self.find_next(backward=True))
         following = QToolButton(self)
         following.setText("▼")
         following.setToolTip("Next match (Enter)")
-        following.clicked.connect(lambda: self.find())
+        following.clicked.connect(lambda: self.find_next())
         self.matches = QLabel("", self)
         self.matches.setObjectName("matchCount")
         bar.addWidget(self.find_field, 1)
@@ -84,7 +84,7 @@ class JsonView(QWidget):
         self.matches.setText("")
 
     def _on_query(self, query: str) -> None:
-        selections = []
+        selections: list[QTextEdit.ExtraSelection] = []
         if query:
             document = self.text.document()
             cursor = QTextCursor(document)
@@ -103,9 +103,9 @@ class JsonView(QWidget):
         self.text.setExtraSelections(selections)
         if selections:
             self.text.setTextCursor(QTextCursor(self.text.document()))
-            self.find()
+            self.find_next()
 
-    def find(self, *, backward: bool = False) -> bool:
+    def find_next(self, *, backward: bool = False) -> bool:
         """Select the next (or previous) match, wrapping around; False when there is none."""
         query = self.find_field.text()
         if not query:
