@@ -23,7 +23,6 @@ in case a redaction is already under way there). Qt-free: the window wraps it in
 
 from __future__ import annotations
 
-import concurrent.futures
 import enum
 import logging
 import queue
@@ -155,9 +154,12 @@ class SyncEngine:
         self.paused: str | None = None
         workers = self.options.workers or max(4, min(32, round(limiter.ceiling * 0.35)))
         self.max_in_flight = workers
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="identity-sync")
+        # Daemon threads, not a ThreadPoolExecutor: an exiting app must not wait for a request
+        # stuck on a dead network (its entry stays "sending" and is resent with its key).
+        self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
         self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self.on_outcome: Callable[[], None] | None = None  # told (on a worker) when one arrives
         self._stop = threading.Event()
         self._entries: dict[str, OutboxEntry] = {}
         self._in_flight: dict[str, _Task] = {}
@@ -259,10 +261,23 @@ class SyncEngine:
         deadline = time.monotonic() + timeout
         while self._in_flight and time.monotonic() < deadline:
             self._apply_available(block=min(0.2, max(0.0, deadline - time.monotonic())))
-        self._pool.shutdown(wait=not self._in_flight, cancel_futures=True)
-        self._closed = True
+        self.abandon()
         self.stats.paused = self.paused
         self.stats.counts = self.counts()
+
+    def abandon(self) -> None:
+        """Stop at once, from any thread, without touching the vault (the vault was locked or
+        the app is closing). Outcomes still in flight are dropped: their entries stay as
+        committed (``sending``) and are resent with the same key by the next run."""
+        self._stop.set()
+        if not self._closed:
+            self._closed = True
+            for _ in self._threads:
+                self._tasks.put(None)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def counts(self) -> dict[OutboxState, int]:
         return counts(list_entries(self.vault))
@@ -302,7 +317,7 @@ class SyncEngine:
             if only is not None:
                 only.discard(task.session)
             self._in_flight[task.session] = task
-            self._pool.submit(self._work, task)
+            self._submit(task)
         if written:
             self._emit(list(written.values()), [])
 
@@ -319,6 +334,17 @@ class SyncEngine:
         return fn
 
     # ---- workers (no vault access here) --------------------------------------------------
+    def _submit(self, task: _Task) -> None:
+        if len(self._threads) < self.max_in_flight:
+            thread = threading.Thread(target=self._worker, name="identity-sync", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        self._tasks.put(task)
+
+    def _worker(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            self._work(task)
+
     def _work(self, task: _Task) -> None:
         try:
             outcome = self._call(task)
@@ -328,6 +354,9 @@ class SyncEngine:
                             Kind.NO_REDACTION):
             self.limiter.success()
         self._outcomes.put(outcome)
+        wake = self.on_outcome
+        if wake is not None:
+            wake()
 
     def _acquire(self) -> bool:
         return self.limiter.acquire(self._stop)
