@@ -74,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IdentityDeskError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
+    if args.screenshot and not args.demo and passphrase is None:
+        print(f"{PROG}: error: --screenshot needs --demo or a passphrase (--passphrase-file or "
+              f"${PASSPHRASE_ENV})", file=sys.stderr)
+        return 2
     temp_dirs: list[Path] = []
     try:
         return _run(args, passphrase, temp_dirs)
@@ -107,6 +111,9 @@ def _run(args: argparse.Namespace, passphrase: str | None, temp_dirs: list[Path]
         vault_path = work / "demo.idvault"
     else:
         vault_path = Path(args.vault).expanduser() if args.vault else default_vault_path()
+    if args.screenshot and not args.demo and not vault_path.is_file():
+        print(f"{PROG}: error: no vault at {vault_path}", file=sys.stderr)
+        return 1
     settings = None
     if args.screenshot:
         scratch = Path(tempfile.mkdtemp(prefix="identity-desk-shot-"))
@@ -133,7 +140,11 @@ def _run(args: argparse.Namespace, passphrase: str | None, temp_dirs: list[Path]
             label="Preparing demo…")
         op.failure(lambda exc: _fatal(app, exit_code, exc), owner=window)
     else:
-        window.request_unlock(prefill=passphrase if context.session.vault_exists else None)
+        dialog = window.request_unlock(
+            prefill=passphrase if context.session.vault_exists else None)
+        if args.screenshot:  # scripted: a refused passphrase ends the run instead of waiting
+            dialog.sig_failed.connect(
+                lambda text: _fatal(app, exit_code, IdentityDeskError(text.rstrip("."))))
     app.exec()
     return exit_code[0]
 

@@ -42,3 +42,22 @@ def test_bad_options_exit_cleanly(tmp_path: Path):
     assert result.returncode == 1
     assert result.stderr.startswith("identity-desktop: error: cannot read the passphrase file")
     assert "Traceback" not in result.stderr
+
+
+def test_screenshot_of_a_vault_with_right_and_wrong_passphrase(tmp_path: Path, vault_file: Path,
+                                                               passphrase_file: Path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    out = tmp_path / "vault.png"
+    base = [sys.executable, "-m", "identity_desktop.ui.app", "--vault", str(vault_file),
+            "--screenshot", str(out)]
+    ok = subprocess.run([*base, "--passphrase-file", str(passphrase_file)], capture_output=True,
+                        text=True, env=env, timeout=120, cwd=REPO)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert QImage(str(out)).width() >= 1200
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not it\n")
+    out.unlink()
+    bad = subprocess.run([*base, "--passphrase-file", str(wrong)], capture_output=True,
+                         text=True, env=env, timeout=120, cwd=REPO)
+    assert bad.returncode == 1 and "Wrong passphrase" in bad.stderr
+    assert not out.exists()

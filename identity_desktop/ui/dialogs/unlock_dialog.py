@@ -64,6 +64,7 @@ def strength(passphrase: str) -> tuple[int, str]:
 
 class UnlockDialog(QDialog):
     sig_done = Signal()  # the vault is open (emitted after the session's sig_unlocked)
+    sig_failed = Signal(str)  # the message shown (never the passphrase)
 
     def __init__(self, session: Session, *, create: bool, parent: QWidget | None = None,
                  prefill: str | None = None) -> None:
@@ -209,6 +210,7 @@ class UnlockDialog(QDialog):
             self.show_error("Wrong passphrase. Check Caps Lock and try again.")
         else:
             self.show_error(user_message(exc))
+        self.sig_failed.emit(self.error_label.text())
         self.passphrase.setFocus()
         self.passphrase.selectAll()
 
