@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from identity_desktop.bundles.keys import SECRET_NAME as AGE_IDENTITY
 from identity_desktop.demo import generate_reports
 from identity_desktop.desk import Desk
 from identity_desktop.errors import VaultTamperedError, WrongPassphraseError
@@ -233,7 +234,7 @@ def test_every_flipped_byte_of_a_record_is_detected(kind: str, template: dict[st
 
 
 def test_flipped_records_through_the_cli(template: dict[str, Any], vault_path: Path,
-                                         run: Callable[..., Any]) -> None:
+                                         run: Callable[..., Any], tmp_path: Path) -> None:
     blob = _read(vault_path, "SELECT summary FROM reports WHERE seq = 7")
     _edit(vault_path, "UPDATE reports SET summary = ? WHERE seq = 7", _flip(blob, len(blob) // 2))
     line = _cli_fails(run, vault_path, "list")
@@ -253,6 +254,16 @@ def test_flipped_records_through_the_cli(template: dict[str, Any], vault_path: P
     line = _cli_fails(run, vault_path, "list")
     assert "damaged or was tampered with" in line and "'outbox'" in line
     _edit(vault_path, "UPDATE outbox SET entry = ?", entry)
+
+    # The vault's age identity, a secret that every import reads.
+    with Vault.open(vault_path, PASSPHRASE) as vault:
+        lookup = vault.cipher.lookup(b"secret", AGE_IDENTITY)
+    secret = _read(vault_path, "SELECT value FROM secrets WHERE lookup = ?", lookup)
+    _edit(vault_path, "UPDATE secrets SET value = ? WHERE lookup = ?", _flip(secret, 40), lookup)
+    source = write_reports(tmp_path / "one.json", template["reports"][:1], "single")
+    line = _cli_fails(run, vault_path, "import", str(source))
+    assert "damaged or was tampered with" in line and "'secrets'" in line
+    _edit(vault_path, "UPDATE secrets SET value = ? WHERE lookup = ?", secret, lookup)
 
     assert run("list").returncode == 0  # every edit undone: the vault is whole again
 
