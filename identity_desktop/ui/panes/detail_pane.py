@@ -180,10 +180,12 @@ class DetailPane(QWidget):
             status.setObjectName("checkStatus")
             reason = QLabel("", checks)
             reason.setWordWrap(True)
+            reason.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             reason.setObjectName("fieldValue")
             reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             checks.grid.addWidget(title, row, 0, Qt.AlignmentFlag.AlignTop)
-            checks.grid.addWidget(status, row, 1, Qt.AlignmentFlag.AlignTop)
+            checks.grid.addWidget(status, row, 1,
+                                  Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             checks.grid.addWidget(reason, row, 2, Qt.AlignmentFlag.AlignTop)
             self._check_rows[name] = (title, status, reason)
         checks.grid.setColumnStretch(1, 0)
@@ -303,19 +305,18 @@ class DetailPane(QWidget):
         else:
             _badge(self.expiry_badge, "", "")
 
-        for name, (title, status, reason) in self._check_rows.items():
+        for name, (_title, status, reason) in self._check_rows.items():
             check = v.check(name)
-            visible = check is not None
-            for widget in (title, status, reason):
-                widget.setVisible(visible)
-            if check is None:
+            if check is None:  # every check is listed; absent ones say so
+                _badge(status, "Not requested", "absent")
+                reason.setText("")
                 continue
             _badge(status, fmt.label(check.status) or "Unknown",
                    "good" if check.status == "verified" else "bad")
-            if check.error_code or check.error_reason:
-                reason.setText(f"{check.error_reason or ''}\n{check.error_code or ''}".strip())
-            else:
-                reason.setText("")
+            # The code may wrap after its underscores (a zero-width space; display only).
+            code = (check.error_code or "").replace("_", "_\u200b")
+            reason.setText(f"{check.error_reason or ''}\n{code}".strip())
+            reason.setToolTip(check.error_code or "")
 
         f = self._fields
         f["name"].set(v.full_name)
