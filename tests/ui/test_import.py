@@ -79,8 +79,9 @@ def test_cancel_import_keeps_committed_batches(unlocked, qtbot, inputs_dir: Path
         gate.set()
     summary = finished.args[0]
     assert summary.cancelled
-    assert summary.added == small_batches  # one batch committed, then stopped
-    assert window.list_pane.model.rowCount() == REPORTS + small_batches
+    # Stopped after the batch(es) already under way; whatever was committed is kept and shown.
+    assert 0 < summary.added < 6000 and summary.added % small_batches == 0
+    assert window.list_pane.model.rowCount() == REPORTS + summary.added
     assert window.imports.summary_dialog.windowTitle() == "Import cancelled"
 
 
