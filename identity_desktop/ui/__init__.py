@@ -68,7 +68,9 @@ The dock's toggle appears in the View menu and its placement is saved with the w
 layout. A pane should connect to ``session.sig_unlocked / sig_locked / sig_changed`` itself
 (clear everything on ``sig_locked``). The selected reports are
 ``window.list_pane.selected_report_ids()`` (positions: ``selected_positions()``; signal
-``sig_selection_changed``).
+``sig_selection_changed``); the current report is ``window.detail_pane.position`` (signal
+``window.list_pane.sig_current_changed``). A button acting on the current report goes in the
+detail pane's header with ``window.detail_pane.add_header_widget(button)``.
 
 *Network work* (fetch, sync) belongs on its own worker thread, never on the vault thread; hand
 the results to the vault with a ``session.run`` op and apply the returned summaries with

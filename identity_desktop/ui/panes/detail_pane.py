@@ -152,7 +152,11 @@ class DetailPane(QWidget):
             badge.setObjectName("badge")
             badges.addWidget(badge)
         badges.addStretch(1)
-        column.addWidget(self.title)
+        self.title.setWordWrap(True)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title, 1)
+        self._header_row = title_row  # extensions add actions for the current report here
+        column.addLayout(title_row)
         column.addWidget(self.subtitle)
         column.addLayout(badges)
 
@@ -243,6 +247,11 @@ class DetailPane(QWidget):
                                label="Loading report…")
         op.success(lambda result: self._loaded(op, result))
         self._op = op.run_in_background()
+
+    def add_header_widget(self, widget: QWidget) -> None:
+        """Extension point: a widget (e.g. a button for an action on the current report) at
+        the right of the report's name; shown only while a report is displayed."""
+        self._header_row.addWidget(widget, 0, Qt.AlignmentFlag.AlignTop)
 
     def focus_details(self) -> None:
         self.tabs.setFocus(Qt.FocusReason.ShortcutFocusReason)
