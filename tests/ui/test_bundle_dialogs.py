@@ -59,6 +59,20 @@ def folder_is_empty_but(folder: Path, *keep: Path) -> bool:
     return sorted(folder.iterdir()) == sorted(keep)
 
 
+def test_menus_and_toolbar(window):
+    from identity_desktop.ui.main_window import Menu
+
+    def texts(actions) -> list[str]:
+        return [a.text().replace("&", "") for a in actions]
+
+    assert "Export bundle…" in texts(window.menu(Menu.FILE).actions())
+    assert "Export bundle…" in texts(window.toolbar.actions())
+    assert "My public key…" in texts(window.menu(Menu.TOOLS).actions())
+    window.session.lock()
+    export = next(a for a in window.toolbar.actions() if "Export" in a.text())
+    assert not export.isEnabled()  # nothing to export while locked
+
+
 def test_public_key_dialog_shows_the_vaults_key(window, qtbot, run_cli):
     dialog = window.bundles_feature.open_public_key()
     with qtbot.waitSignal(dialog.sig_loaded, timeout=WAIT) as loaded:
@@ -66,7 +80,7 @@ def test_public_key_dialog_shows_the_vaults_key(window, qtbot, run_cli):
     key = loaded.args[0]
     assert key.startswith("age1") and dialog.key_edit.text() == key
     assert dialog.key_edit.isReadOnly() and QFontInfo(dialog.key_edit.font()).fixedPitch()
-    assert f"age -r {key} -o batch.age batch.jsonl" in dialog.help_label.text()
+    assert dialog.command_edit.text() == f"age -r {key} -o batch.age batch.jsonl"
     assert on_vault(window, qtbot, lambda desk: bundles.public_key(desk.vault)) == key
     dialog.copy()
     assert QGuiApplication.clipboard().text() == key and dialog.copy_button.text() == "Copied"

@@ -109,7 +109,7 @@ class ExportDialog(QDialog):
         self._session = session
         self._list = list_pane
         self.op: VaultOp | None = None
-        self.result: ExportResult | None = None
+        self.last_result: ExportResult | None = None
         self._build()
         self.refresh_counts()
         list_pane.sig_counts_changed.connect(lambda *_: self.refresh_counts())
@@ -183,6 +183,7 @@ class ExportDialog(QDialog):
         self.summary_label = QLabel("", self)
         self.summary_label.setObjectName("exportSummary")
         self.summary_label.setWordWrap(True)
+        self.summary_label.setVisible(False)
         self.error_label = QLabel("", self)
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
@@ -221,6 +222,7 @@ class ExportDialog(QDialog):
         self.cancel_button.setEnabled(running)
         self.close_button.setVisible(not running)
         self.progress_bar.setVisible(running)
+        self.progress_label.setVisible(running)
 
     def _mode_changed(self, *_args: object) -> None:
         by_key = self.recipients_radio.isChecked()
@@ -277,6 +279,10 @@ class ExportDialog(QDialog):
         dialog.open()  # window-modal, non-blocking; asks before replacing a file
 
     # ---- actions ------------------------------------------------------------------------
+    def _show_summary(self, text: str) -> None:
+        self.summary_label.setText(text)
+        self.summary_label.setVisible(bool(text))
+
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)
         self.error_label.setVisible(True)
@@ -304,7 +310,7 @@ class ExportDialog(QDialog):
         if self.running or not self._session.is_unlocked:
             return None
         self.error_label.setVisible(False)
-        self.summary_label.setText("")
+        self._show_summary("")
         try:
             recipients, passphrase = self._key_material()
         except RecipientLineError as exc:
@@ -358,14 +364,14 @@ class ExportDialog(QDialog):
                                     "reports…")
 
     def _done(self, result: ExportResult, how: str) -> None:
-        self.summary_label.setText(f"<b>Exported {fmt.count(result.count)} "
+        self._show_summary(f"<b>Exported {fmt.count(result.count)} "
                                    f"report{'s' if result.count != 1 else ''}</b> to "
                                    f"{result.path.name}, encrypted to {how}.")
         self._finish(result)
 
     def _failed(self, out: Path, exc: BaseException) -> None:
         if isinstance(exc, ExportCancelledError):
-            self.summary_label.setText("<b>Export cancelled.</b> Nothing was written.")
+            self._show_summary("<b>Export cancelled.</b> Nothing was written.")
             self._finish(ExportResult(out, cancelled=True))
             return
         message = user_message(exc)
@@ -373,7 +379,7 @@ class ExportDialog(QDialog):
         self._finish(ExportResult(out, error=message))
 
     def _finish(self, result: ExportResult) -> None:
-        self.result = result
+        self.last_result = result
         self._ended()
         self.sig_finished.emit(result)
 

@@ -8,9 +8,7 @@ to the clipboard as an ordinary copy, not through the sensitive clipboard that c
 
 from __future__ import annotations
 
-import html
-
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -31,14 +29,15 @@ from identity_desktop.ui.session import Session
 COPIED_FOR_MS = 2000  # how long the button says "Copied"
 
 
-def explanation(key: str | None) -> str:
-    shown = html.escape(key) if key else "&lt;this key&gt;"
-    return ("Give this key to the admin who sends you batches of reports. It is not secret: "
-            "it can only encrypt files <i>for</i> this vault, and only this vault can open "
-            "them. An admin encrypts batches for you with:"
-            f"<br><code>age -r {shown} -o batch.age batch.jsonl</code><br>"
-            "and you import <code>batch.age</code> with <i>File › Import…</i> or by dropping "
-            "it on the window.")
+EXPLANATION = ("Give this key to the admin who sends you batches of reports. It is not secret: "
+               "it can only encrypt files <i>for</i> this vault, and only this vault can open "
+               "them. An admin encrypts batches for you with the command below; you import "
+               "<code>batch.age</code> with <i>File › Import…</i> or by dropping it on the "
+               "window.")
+
+
+def admin_command(key: str | None) -> str:
+    return f"age -r {key or '<key>'} -o batch.age batch.jsonl"
 
 
 class PublicKeyDialog(QDialog):
@@ -61,7 +60,8 @@ class PublicKeyDialog(QDialog):
         self.key_edit.setObjectName("publicKey")
         self.key_edit.setReadOnly(True)  # read-only still selects and copies
         self.key_edit.setPlaceholderText("Reading the key…")
-        self.key_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.key_edit.setFont(fixed)
         # An X25519 age key is always 62 characters: size the field to show it whole.
         self.key_edit.setMinimumWidth(
             self.key_edit.fontMetrics().horizontalAdvance("a" * 62) + 16)
@@ -73,11 +73,16 @@ class PublicKeyDialog(QDialog):
         row.addWidget(self.copy_button)
         layout.addLayout(row)
 
-        self.help_label = QLabel(explanation(None), self)
+        self.help_label = QLabel(EXPLANATION, self)
         self.help_label.setObjectName("dialogHint")
         self.help_label.setWordWrap(True)
-        self.help_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.help_label)
+        # The command in a field of its own: it stays on one line and copies whole.
+        self.command_edit = QLineEdit(admin_command(None), self)
+        self.command_edit.setObjectName("adminCommand")
+        self.command_edit.setReadOnly(True)
+        self.command_edit.setFont(fixed)
+        layout.addWidget(self.command_edit)
         self.error_label = QLabel("", self)
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
@@ -107,7 +112,10 @@ class PublicKeyDialog(QDialog):
         self.key_edit.setText(key)
         self.key_edit.setCursorPosition(0)
         self.copy_button.setEnabled(True)
-        self.help_label.setText(explanation(key))
+        self.command_edit.setText(admin_command(key))
+        self.command_edit.setCursorPosition(0)
+        self.command_edit.setMinimumWidth(  # the whole command in view, so it copies as seen
+            self.command_edit.fontMetrics().horizontalAdvance(admin_command(key)) + 16)
         self.error_label.setVisible(False)
         self.sig_loaded.emit(key)
 
