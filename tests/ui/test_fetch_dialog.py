@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from identity_desktop.stripe_api.fetch import FetchSummary
+from identity_desktop.stripe_api.fetch import SENSITIVE_EXPANDS, FetchSummary
 from identity_desktop.ui.dialogs.fetch_dialog import FetchDialog
 from identity_desktop.ui.extensions.fetch import install
 from tests.fake_stripe import FakeStripe, FaultKind, make_report
@@ -98,7 +98,8 @@ def test_filters_reach_stripe_and_faults_are_retried(window, server: FakeStripe,
         server.inject(kind, method="GET", path=LIST)
     summary = run_fetch(dialog, qtbot)
     assert summary.complete and summary.added == 1 and summary.retries == 3
-    params = server.requests[-1].params
+    params = dict(server.requests[-1].params)
+    assert sorted(params.pop("expand")) == sorted(SENSITIVE_EXPANDS)
     assert params == {"limit": "100", "created": {"gte": str(START + 100 * 60)},
                       "type": "document", "client_reference_id": "user_00101"}
     assert len(waits) >= 3
