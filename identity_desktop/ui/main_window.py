@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._locked_actions: list[QAction] = []
         self._menus: dict[Menu, QMenu] = {}
         self.unlock_dialog: UnlockDialog | None = None
+        self._dock_sizes: list[tuple[QDockWidget, int, Qt.Orientation]] = []
         self._closing = False
 
         s, today = self.session, context.today
@@ -228,9 +229,12 @@ class MainWindow(QMainWindow):
 
     def add_dock(self, widget: QWidget, title: str, *, object_name: str,
                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.BottomDockWidgetArea,
-                 shortcut: str | None = None, visible: bool = True) -> QDockWidget:
+                 shortcut: str | None = None, visible: bool = True,
+                 size: int | None = None) -> QDockWidget:
         """Add a dock pane with a toggle in the View menu (its state is saved with the
-        window's; ``object_name`` must be unique and stable)."""
+        window's; ``object_name`` must be unique and stable). ``size``: its first-run height
+        (top/bottom) or width (left/right) in pixels; default 180 / 320, so the report list
+        keeps most of the window."""
         dock = QDockWidget(title, self)
         dock.setObjectName(object_name)
         dock.setWidget(widget)
@@ -244,6 +248,12 @@ class MainWindow(QMainWindow):
         state = self.context.settings.state("state")
         if state is not None:
             self.restoreState(state)
+        else:
+            across = area in (Qt.DockWidgetArea.TopDockWidgetArea,
+                              Qt.DockWidgetArea.BottomDockWidgetArea)
+            self._dock_sizes.append((dock, size or (180 if across else 320),
+                                     Qt.Orientation.Vertical if across
+                                     else Qt.Orientation.Horizontal))
         return dock
 
     def _install_extensions(self) -> None:
@@ -365,6 +375,9 @@ class MainWindow(QMainWindow):
             width = max(self.splitter.width(), self.width())
             left = max(FILTER_WIDTH, self.filter_pane.minimumWidth())
             self.splitter.setSizes([left, width - left - DETAIL_WIDTH, DETAIL_WIDTH])
+        for dock, size, orientation in self._dock_sizes:  # first run only (no saved state)
+            self.resizeDocks([dock], [size], orientation)
+        self._dock_sizes.clear()
 
     def save_layout(self) -> None:
         settings = self.context.settings
