@@ -65,8 +65,9 @@ with ``window.session.run(lambda desk, ctx: ..., parent=dialog).success(...)
                     area=Qt.DockWidgetArea.BottomDockWidgetArea, shortcut="Ctrl+4")
 
 The dock's toggle appears in the View menu and its placement is saved with the window's
-layout. A pane should connect to ``session.sig_unlocked / sig_locked / sig_changed`` itself
-(clear everything on ``sig_locked``). The selected reports are
+layout; ``size=`` sets its first-run height (bottom/top, default 180 px) or width (sides).
+A pane should connect to ``session.sig_unlocked / sig_locked / sig_changed`` itself (clear
+everything on ``sig_locked``). The selected reports are
 ``window.list_pane.selected_report_ids()`` (positions: ``selected_positions()``; signal
 ``sig_selection_changed``); the current report is ``window.detail_pane.position`` (signal
 ``window.list_pane.sig_current_changed``). A button acting on the current report goes in the
