@@ -189,10 +189,10 @@ def test_cli_queue_list_cancel_retry(vault: Vault, reports: list[dict[str, Any]]
     one_error_line(run("redact", "queue", "bogus"), status=2)
     text = run("redact", "list").stdout
     assert f"{s[0]}  cancelled" in text and f"{s[1]}  queued  attempts 0" in text
-    listed = run("list", "--json", "--redaction", "queued")
+    reports_listed = run("list", "--json", "--redaction", "queued")
     # Both reports of session 1 show it as queued.
-    assert [orjson.loads(x)["verification_session"] for x in listed.stdout.splitlines()] == [
-        s[1], s[1]]
+    assert [orjson.loads(x)["verification_session"]
+            for x in reports_listed.stdout.splitlines()] == [s[1], s[1]]
 
 
 # ---- offline hand-off ------------------------------------------------------------------------

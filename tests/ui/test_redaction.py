@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QMessageBox
 
-from identity_desktop.index import F, RedactionState
+from identity_desktop.index import F, RedactionState, ReportIndex
 from identity_desktop.outbox.store import OutboxEntry, OutboxState
 from identity_desktop.outbox.sync import SyncOptions
 from identity_desktop.report import REDACTED
@@ -74,7 +74,7 @@ def answer(box: QMessageBox, text: str) -> None:
 
 def queue_rows(feature: RedactionFeature, qtbot, rows: list[int]) -> list[str]:
     positions = select_rows(feature.window, rows)
-    index = feature.session.index
+    index = index_of(feature)
     sessions = list(dict.fromkeys(index.summary(p)[F["session"]] for p in positions))
     box = feature.request_for_selection()
     assert box is not None
@@ -85,13 +85,19 @@ def queue_rows(feature: RedactionFeature, qtbot, rows: list[int]) -> list[str]:
     return sessions
 
 
+def index_of(feature: RedactionFeature) -> ReportIndex:
+    index = feature.session.index
+    assert index is not None
+    return index
+
+
 def states(model: QueueModel) -> dict[str, str]:
     return {model.entry(r).session: model.entry(r).state for r in range(model.rowCount())}
 
 
 def test_request_redaction_confirms_then_queues_one_entry_per_session(
         feature: RedactionFeature, qtbot, server: FakeStripe, qtmodeltester) -> None:
-    window, index = feature.window, feature.session.index
+    window, index = feature.window, index_of(feature)
     assert not feature.request_action.isEnabled() or window.list_pane.selected_positions()
     positions = select_rows(window, [0, 1, 2])
     assert feature.request_action.isEnabled()
@@ -123,8 +129,9 @@ def test_request_redaction_confirms_then_queues_one_entry_per_session(
     window.list_pane.select_row(5)
     qtbot.waitUntil(lambda: window.detail_pane.position is not None
                     and window.detail_pane.position not in positions, timeout=WAIT)
-    assert feature.detail_action.isEnabled() and feature.detail_button.isVisible()
-    feature.detail_button.click()
+    button = feature.detail_button
+    assert button is not None and button.isVisible() and feature.detail_action.isEnabled()
+    button.click()
     box = feature.confirm_box
     assert box is not None and box.text() == "Request redaction of 1 verification session?"
     answer(box, "Request redaction")
@@ -155,7 +162,7 @@ def test_queue_pane_follows_each_state_to_redacted(feature: RedactionFeature, qt
     assert {server.redact_effects[s] for s in sessions} == {1}
     assert feature.status_label.text().startswith(f"Redactions: {len(sessions)} redacted")
     # The list shows them redacted and the detail pane shows the redacted copy.
-    index = feature.session.index
+    index = index_of(feature)
     positions = [p for p in range(len(index)) if index.summary(p)[F["session"]] in sessions]
     assert {index.redaction_state(p) for p in positions} == {RedactionState.REDACTED}
     window.list_pane.select_position(positions[0])
@@ -196,7 +203,7 @@ def test_retry_a_failed_entry_and_cancel_a_queued_one(feature: RedactionFeature,
     assert pane.cancel_button.isEnabled() and not pane.retry_button.isEnabled()
     pane.cancel_button.click()
     qtbot.waitUntil(lambda: states(model)[third] == OutboxState.CANCELLED, timeout=WAIT)
-    index = feature.session.index
+    index = index_of(feature)
     pos = next(p for p in range(len(index)) if index.summary(p)[F["session"]] == third)
     assert index.redaction_state(pos) is RedactionState.NONE
     assert server.redact_effects[third] == 0

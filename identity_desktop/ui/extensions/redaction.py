@@ -47,6 +47,7 @@ class RedactionFeature(QObject):
         self.controller = SyncController(self.session, api_base=lambda: window.context.api_base,
                                          parent=self)
         self.confirm_box: QMessageBox | None = None
+        self.detail_button: QToolButton | None = None
         self._manual = False
         self._build_actions()
         self.pane = QueuePane(self.session, self.controller, self.sync_action)
@@ -266,8 +267,7 @@ def install(window: MainWindow, *, use_system_network: bool = USE_SYSTEM_NETWORK
     view = window.list_pane.view
     view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
     view.addAction(feature.request_action)
-    feature.detail_button = _install_detail_button(  # type: ignore[attr-defined]
-        window, feature.detail_action)
+    feature.detail_button = _install_detail_button(window, feature.detail_action)
     window.add_dock(feature.pane, "Redaction queue", object_name="redactionQueueDock",
                     area=Qt.DockWidgetArea.BottomDockWidgetArea, shortcut="Ctrl+4")
     feature._update_actions()  # add_action enables by lock state; selection matters too

@@ -146,10 +146,13 @@ class QueuePane(QWidget):
             change(desk)
             return snapshot(desk)
 
+        def done(snap: QueueSnapshot) -> None:
+            self.show_snapshot(snap)
+            self._controller.reload()
+            self.sig_message.emit(note)
+
         op = self._session.run(body, parent=self, label="Updating the redaction queue…")
-        op.success(lambda snap: (self.show_snapshot(snap), self._controller.reload(),
-                                 self.sig_message.emit(note)))
-        op.run_in_background()
+        op.success(done).run_in_background()
 
     # -- state -----------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
