@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 import pytest
 from pyrage import x25519
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontInfo, QGuiApplication
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
+from PySide6.QtGui import QFontInfo, QGuiApplication
+from PySide6.QtWidgets import QInputDialog, QLineEdit
 
 from identity_desktop import bundles
 from identity_desktop.ui.dialogs.export_dialog import ExportDialog, ExportResult
@@ -21,6 +21,7 @@ from identity_desktop.ui.extensions.bundles import install
 from identity_desktop.ui.operations import VaultOp
 from tests.ui.agefile import passphrase_bundle
 from tests.ui.conftest import REPORTS, WAIT, demo_reports
+from tests.ui.dragdrop import drop_files
 
 
 @pytest.fixture
@@ -196,17 +197,6 @@ def test_cancel_export_writes_nothing(window, qtbot, tmp_path: Path):
     assert folder_is_empty_but(out_dir)
 
 
-def _drop(window, path: Path) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    pos, buttons, keys = QPointF(50, 50), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, keys)
-    QApplication.sendEvent(window, enter)  # Qt delivers a drop only after an accepted enter
-    assert enter.isAccepted()
-    QApplication.sendEvent(window, QDropEvent(pos, Qt.DropAction.CopyAction, mime, buttons,
-                                              keys))
-
-
 @pytest.fixture
 def bundle(inputs_dir: Path) -> Path:
     data = b"\n".join(orjson.dumps(r) for r in demo_reports(20, seed=21))
@@ -232,7 +222,7 @@ def fake_prompt(monkeypatch, answers: list[str | None]) -> list[tuple[str, Any]]
 def test_dropped_passphrase_bundle_asks_and_imports(window, qtbot, bundle: Path, monkeypatch):
     asked = fake_prompt(monkeypatch, ["wrong guess", "bundle secret"])
     with qtbot.waitSignal(window.imports.sig_finished, timeout=WAIT) as finished:
-        _drop(window, bundle)
+        drop_files(window, [bundle])
     assert [echo for _label, echo in asked] == [QLineEdit.EchoMode.Password] * 2
     assert "batch.age is protected by a passphrase" in asked[0][0]
     assert "did not open batch.age" in asked[1][0]

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import orjson
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from identity_desktop.importing import importer
 from identity_desktop.ui.operations import VaultOp
 from tests.ui.agefile import passphrase_bundle
 from tests.ui.conftest import NOW, REPORTS, WAIT, demo_reports, unlock
+from tests.ui.dragdrop import drop_files
 
 
 @pytest.fixture(autouse=True)
@@ -104,18 +104,9 @@ def test_drag_and_drop_imports(unlocked, qtbot, inputs_dir: Path):
     window = unlocked
     path = inputs_dir / "dropped.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in demo_reports(30, seed=14)))
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
     target = window.centralWidget()
-    pos = QPointF(50, 50)
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                      Qt.KeyboardModifier.NoModifier)
     with qtbot.waitSignal(window.imports.sig_finished, timeout=WAIT) as finished:
-        QApplication.sendEvent(window, drop)
+        drop_files(window, [path])
     assert finished.args[0].added == 30
     assert target is window.centralWidget()
 
