@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QToolButton
+from PySide6.QtWidgets import QLabel, QMessageBox, QToolButton
 
 from identity_desktop.desk import Desk
 from identity_desktop.index import F, RedactionState
@@ -243,15 +243,7 @@ def _install_detail_button(window: MainWindow, action: QAction) -> QToolButton:
     button.setObjectName("requestRedactionButton")
     button.setDefaultAction(action)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    hook = getattr(window.detail_pane, "add_header_widget", None)
-    if callable(hook):
-        hook(button)
-    else:  # until the detail pane offers a hook: a row above its content
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 4)
-        row.addStretch(1)
-        row.addWidget(button)
-        window.detail_pane.layout().insertLayout(0, row)  # type: ignore[union-attr]
+    window.detail_pane.add_header_widget(button)
     return button
 
 
