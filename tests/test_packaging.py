@@ -93,10 +93,10 @@ def test_app_icon_is_rendered_at_every_theme_size() -> None:
 
 
 def test_window_icon_is_the_app_icon() -> None:
-    # The window loads resources/icons/app.svg; the desktop uses the app-id icon. One picture.
-    window_icon = ICONS / "app.svg"
-    if window_icon.exists():
-        assert window_icon.read_bytes() == (ICONS / f"{APP_ID}.svg").read_bytes()
+    # One picture: the window loads the same app-id icon files the desktop integration installs.
+    assert not (ICONS / "app.svg").exists()
+    source = (REPO / "identity_desktop" / "ui" / "resources.py").read_text(encoding="utf-8")
+    assert 'f"icons/{APP_ID}.svg"' in source and "hicolor/*/apps/{APP_ID}.png" in source
 
 
 def test_window_imports_no_qt_module_the_build_leaves_out() -> None:

@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace, passphrase: str | None, temp_dirs: list[Path]
 
     from identity_desktop.ui.context import UiContext
     from identity_desktop.ui.main_window import MainWindow
-    from identity_desktop.ui.resources import icon, stylesheet
+    from identity_desktop.ui.resources import app_icon, stylesheet
     from identity_desktop.ui.settings import UiSettings
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else PROG])
@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace, passphrase: str | None, temp_dirs: list[Path]
     app.setApplicationVersion(__version__)
     app.setOrganizationName("identity-desk")
     app.setDesktopFileName("io.identitydesk.IdentityDesk")
-    app.setWindowIcon(icon("app"))
+    app.setWindowIcon(app_icon())
     app.setStyle("Fusion")  # one look everywhere (and offscreen), tuned by style.qss
     app.setStyleSheet(stylesheet())
 

@@ -49,7 +49,7 @@ from identity_desktop.ui.panes.detail_pane import DetailPane
 from identity_desktop.ui.panes.filter_pane import FilterPane
 from identity_desktop.ui.panes.list_pane import ListPane
 from identity_desktop.ui.panes.status_bar import StatusBar
-from identity_desktop.ui.resources import icon
+from identity_desktop.ui.resources import app_icon, icon
 
 DEFAULT_SIZE = QSize(1680, 1000)  # shrunk to the screen, never below MINIMUM_DEFAULT
 MINIMUM_DEFAULT = QSize(1280, 800)
@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self.context = context
         self.session = context.session
         self.setWindowTitle(APP_NAME)
-        self.setWindowIcon(icon("app"))
+        self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._locked_actions: list[QAction] = []
         self._menus: dict[Menu, QMenu] = {}

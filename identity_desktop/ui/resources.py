@@ -16,6 +16,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
+from identity_desktop import APP_ID
+
 _SHARE = Path("share") / "identity-desktop" / "resources"
 
 
@@ -46,6 +48,17 @@ def icon(name: str) -> QIcon:
     missing decoration must never stop the app)."""
     path = resource_path(f"icons/{name}.svg")
     return QIcon(str(path)) if path is not None else QIcon()
+
+
+@functools.cache
+def app_icon() -> QIcon:
+    """The app's icon: the SVG source plus the rendered theme sizes, the same files the desktop
+    integration installs (``packaging/``), so the window and the launcher show one picture."""
+    path = resource_path(f"icons/{APP_ID}.svg")
+    result = QIcon(str(path)) if path is not None else QIcon()
+    for png in sorted((resource_dir() or Path()).glob(f"icons/hicolor/*/apps/{APP_ID}.png")):
+        result.addFile(str(png))
+    return result
 
 
 def stylesheet() -> str:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from identity_desktop.bundles import public_key
 from identity_desktop.ui.operations import user_message
-from identity_desktop.ui.resources import icon
+from identity_desktop.ui.resources import app_icon, icon
 from identity_desktop.ui.session import Session
 
 COPIED_FOR_MS = 2000  # how long the button says "Copied"
@@ -47,7 +47,7 @@ class PublicKeyDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("publicKeyDialog")
         self.setWindowTitle("My public key")
-        self.setWindowIcon(icon("app"))
+        self.setWindowIcon(app_icon())
         self._session = session
         self.key: str | None = None
 

@@ -29,7 +29,7 @@ from identity_desktop.stripe_api.client import (
     validate_key,
 )
 from identity_desktop.ui.operations import user_message
-from identity_desktop.ui.resources import icon
+from identity_desktop.ui.resources import app_icon
 from identity_desktop.ui.session import Session
 
 
@@ -54,7 +54,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Stripe API key")
-        self.setWindowIcon(icon("app"))
+        self.setWindowIcon(app_icon())
         self._session = session
         self.status: dict[str, str | None] = {}
         self.busy = False

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from identity_desktop.errors import WrongPassphraseError
 from identity_desktop.ui.operations import user_message
-from identity_desktop.ui.resources import icon
+from identity_desktop.ui.resources import app_icon
 from identity_desktop.ui.session import Session
 
 MIN_LENGTH = 8
@@ -74,7 +74,7 @@ class UnlockDialog(QDialog):
         self.creating = create
         self._busy = False
         self.setWindowTitle("Create a vault" if create else "Unlock the vault")
-        self.setWindowIcon(icon("app"))
+        self.setWindowIcon(app_icon())
         self.setModal(True)
         self._build()
         if prefill:
@@ -86,7 +86,7 @@ class UnlockDialog(QDialog):
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
         logo = QLabel(self)
-        logo.setPixmap(icon("app").pixmap(48, 48))
+        logo.setPixmap(app_icon().pixmap(48, 48))
         head.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
         intro = QLabel(self)
         intro.setWordWrap(True)
