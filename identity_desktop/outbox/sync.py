@@ -59,7 +59,7 @@ class SyncOptions:
     poll_interval: float = 2.0  # first status check this long after Stripe accepted
     poll_cap: float = 900.0  # polls back off (doubling, jittered) up to this
     throttle_pause: float = 1.0  # everyone waits this long after a 429
-    reload_interval: float = 2.0  # re-read the queue when idle (other windows/processes)
+    reload_interval: float = 10.0  # re-read the queue (entries queued by other processes)
 
 
 class Kind(enum.Enum):
@@ -512,7 +512,7 @@ class SyncEngine:
                 return e.evolve(**base, state=OutboxState.FAILED, error=out.message,
                                 next_attempt_at=0.0)
             if kind is Kind.TRANSIENT:
-                n = e.attempts if task.action == "send" else e.polls + 1
+                n = e.polls + 1 if task.action == "poll" else e.attempts
                 delay = backoff(max(n, 1), base=opts.backoff_base, cap=opts.backoff_cap,
                                 rng=self.rng)
                 return e.evolve(**base, error=out.message, next_attempt_at=now + delay,
