@@ -239,3 +239,18 @@ def test_frozen_v1_vault_opens(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(WrongPassphraseError):
         Vault.open(path, PASSPHRASE)
+
+
+def test_a_vault_open_elsewhere_still_opens(tmp_path: Path,
+                                            reports: list[dict[str, Any]]) -> None:
+    """The window holds the vault open with writes still in the log; the CLI opens it too."""
+    path = make_vault(tmp_path / "vault.idvault")
+    first = Vault.open(path, PASSPHRASE)
+    try:
+        upsert_reports(first, reports)
+        assert os.path.getsize(str(path) + "-wal") > 32  # not yet copied into the file
+        with Vault.open(path, PASSPHRASE) as second:
+            assert report_count(second) == len(reports)
+            assert list(iter_reports(second)) == reports
+    finally:
+        first.lock()
