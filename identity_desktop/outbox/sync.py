@@ -23,7 +23,6 @@ in case a redaction is already under way there). Qt-free: the window wraps it in
 
 from __future__ import annotations
 
-import enum
 import logging
 import queue
 import random
@@ -33,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from identity_desktop.outbox.calls import Kind, Outcome, StripeCalls, Task
 from identity_desktop.outbox.pacing import RateLimiter, backoff
 from identity_desktop.outbox.store import (
     ACTIVE_STATES,
@@ -48,9 +48,6 @@ from identity_desktop.vault.store import Vault
 
 log = logging.getLogger(__name__)
 
-_MESSAGE_MAX = 500
-
-
 @dataclass
 class SyncOptions:
     workers: int | None = None  # default: enough to keep the rate limiter busy
@@ -60,34 +57,6 @@ class SyncOptions:
     poll_cap: float = 900.0  # polls back off (doubling, jittered) up to this
     throttle_pause: float = 0.25  # everyone waits this long after a 429
     reload_interval: float = 10.0  # re-read the queue (entries queued by other processes)
-
-
-class Kind(enum.Enum):
-    ACCEPTED = "accepted"  # a redaction is under way at Stripe
-    REDACTED = "redacted"  # Stripe finished it
-    PROCESSING = "processing"  # poll: not yet
-    NO_REDACTION = "no_redaction"  # verify: the spent key did nothing; a new key may be used
-    TRANSIENT = "transient"
-    THROTTLED = "throttled"
-    AUTH = "auth"
-    FAILED = "failed"
-    NOT_SENT = "not_sent"  # stopped before the request left
-
-
-@dataclass
-class _Task:
-    session: str
-    key: str
-    action: str  # "send", "verify" or "poll"
-    prior_maybe_sent: bool
-
-
-@dataclass
-class Outcome:
-    task: _Task
-    kind: Kind
-    message: str | None = None
-    respend: bool = False  # the key is spent (replayed error / should-retry false)
 
 
 @dataclass
@@ -112,29 +81,6 @@ class SyncEvent:
     paused: str | None = None
 
 
-def _header(exc: BaseException, name: str) -> str:
-    headers: Any = getattr(exc, "headers", None) or {}
-    for key, value in headers.items():
-        if str(key).lower() == name.lower():
-            return str(value).strip().lower()
-    return ""
-
-
-def _stripe_message(exc: BaseException) -> str:
-    msg = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
-    return " ".join(str(msg).split())[:_MESSAGE_MAX]
-
-
-def _redaction_status(obj: Any) -> str | None:
-    """``redaction.status`` of a session (None when no redaction was asked for)."""
-    data = obj if isinstance(obj, dict) else obj.to_dict()  # StripeObject is not a Mapping
-    redaction = data.get("redaction")
-    if not isinstance(redaction, dict):
-        return None
-    status = redaction.get("status")
-    return str(status) if status else "unknown"
-
-
 class SyncEngine:
     def __init__(self, vault: Vault, client: Any, limiter: RateLimiter, *,
                  options: SyncOptions | None = None, api_base: str = "",
@@ -156,13 +102,15 @@ class SyncEngine:
         self.max_in_flight = workers
         # Daemon threads, not a ThreadPoolExecutor: an exiting app must not wait for a request
         # stuck on a dead network (its entry stays "sending" and is resent with its key).
-        self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self._tasks: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self.on_outcome: Callable[[], None] | None = None  # told (on a worker) when one arrives
         self._stop = threading.Event()
+        self.calls = StripeCalls(client, lambda: self.limiter.acquire(self._stop),
+                                 api_base=api_base, key_source=key_source)
         self._entries: dict[str, OutboxEntry] = {}
-        self._in_flight: dict[str, _Task] = {}
+        self._in_flight: dict[str, Task] = {}
         self._loaded_at = float("-inf")
         self._closed = False
 
@@ -301,13 +249,13 @@ class SyncEngine:
         if not picked:
             return
         marks: list[tuple[str, Callable[[OutboxEntry], OutboxEntry | None]]] = []
-        tasks: list[_Task] = []
+        tasks: list[Task] = []
         for e in picked:
             if e.state is OutboxState.PROCESSING:
-                tasks.append(_Task(e.session, e.idempotency_key, "poll", e.maybe_sent))
+                tasks.append(Task(e.session, e.idempotency_key, "poll", e.maybe_sent))
                 continue
             action = "verify" if e.verify_first else "send"
-            tasks.append(_Task(e.session, e.idempotency_key, action, e.maybe_sent))
+            tasks.append(Task(e.session, e.idempotency_key, action, e.maybe_sent))
             marks.append((e.session, self._mark_sending(e.idempotency_key, action, now)))
         written = {e.session: e for e in mutate(self.vault, marks)}  # committed first
         self._remember(written.values())
@@ -334,7 +282,7 @@ class SyncEngine:
         return fn
 
     # ---- workers (no vault access here) --------------------------------------------------
-    def _submit(self, task: _Task) -> None:
+    def _submit(self, task: Task) -> None:
         if len(self._threads) < self.max_in_flight:
             thread = threading.Thread(target=self._worker, name="identity-sync", daemon=True)
             self._threads.append(thread)
@@ -345,9 +293,9 @@ class SyncEngine:
         while (task := self._tasks.get()) is not None:
             self._work(task)
 
-    def _work(self, task: _Task) -> None:
+    def _work(self, task: Task) -> None:
         try:
-            outcome = self._call(task)
+            outcome = self.calls.run(task)
         except BaseException as exc:  # never lose the outcome: the owner waits for it
             outcome = Outcome(task, Kind.TRANSIENT, f"unexpected {type(exc).__name__}")
         if outcome.kind in (Kind.ACCEPTED, Kind.REDACTED, Kind.PROCESSING,
@@ -357,80 +305,6 @@ class SyncEngine:
         wake = self.on_outcome
         if wake is not None:
             wake()
-
-    def _acquire(self) -> bool:
-        return self.limiter.acquire(self._stop)
-
-    def _call(self, task: _Task) -> Outcome:
-        import stripe
-
-        sessions = self.client.v1.identity.verification_sessions
-        if not self._acquire():
-            return Outcome(task, Kind.NOT_SENT)
-        try:
-            if task.action == "send":
-                obj = sessions.redact(task.session, options={"idempotency_key": task.key})
-                return self._from_session(task, obj, poll=False)
-            obj = sessions.retrieve(task.session)
-            if task.action == "verify":
-                status = _redaction_status(obj)
-                return Outcome(task, Kind.NO_REDACTION if status is None else Kind.ACCEPTED)
-            return self._from_session(task, obj, poll=True)
-        except stripe.InvalidRequestError as exc:
-            if task.action == "send" and exc.http_status == 400 \
-                    and not isinstance(exc, stripe.IdempotencyError):
-                return self._check_refusal(task, exc)
-            return Outcome(task, Kind.FAILED, _stripe_message(exc))
-        except stripe.StripeError as exc:
-            return self._classify(task, exc)
-
-    def _from_session(self, task: _Task, obj: Any, *, poll: bool) -> Outcome:
-        status = _redaction_status(obj)
-        if status == "redacted":
-            return Outcome(task, Kind.REDACTED)
-        if poll:
-            return Outcome(task, Kind.PROCESSING,
-                           None if status else "Stripe shows no redaction for this session yet")
-        return Outcome(task, Kind.ACCEPTED)
-
-    def _check_refusal(self, task: _Task, exc: BaseException) -> Outcome:
-        """A 400 to a redact: fail it, unless the session is already being redacted (by an
-        earlier attempt whose answer was lost, or by someone else)."""
-        import stripe
-
-        if self._acquire():
-            try:
-                obj = self.client.v1.identity.verification_sessions.retrieve(task.session)
-                if _redaction_status(obj) is not None:
-                    return self._from_session(task, obj, poll=False)
-            except stripe.StripeError:
-                pass  # the refusal itself is the answer to report
-        return Outcome(task, Kind.FAILED, _stripe_message(exc))
-
-    def _classify(self, task: _Task, exc: BaseException) -> Outcome:
-        import stripe
-
-        from identity_desktop.stripe_api.client import describe_error
-
-        what = "polling a redaction" if task.action != "send" else "redacting a session"
-        if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
-            return Outcome(task, Kind.AUTH, describe_error(
-                exc, what="redacting verification sessions", base=self.api_base,
-                key_source=self.key_source))
-        if isinstance(exc, stripe.RateLimitError):
-            return Outcome(task, Kind.THROTTLED, "rate limited by Stripe (HTTP 429)")
-        if isinstance(exc, stripe.APIConnectionError):
-            return Outcome(task, Kind.TRANSIENT,
-                           describe_error(exc, what=what, base=self.api_base))
-        status = getattr(exc, "http_status", None)
-        if isinstance(exc, stripe.APIError) or (status or 0) >= 500 or status == 409:
-            spent = task.action == "send" and (
-                _header(exc, "Idempotent-Replayed") == "true"
-                or _header(exc, "Stripe-Should-Retry") == "false")
-            return Outcome(task, Kind.TRANSIENT,
-                           f"Stripe answered HTTP {status or 'error'} while {what}",
-                           respend=spent)
-        return Outcome(task, Kind.FAILED, _stripe_message(exc))
 
     # ---- applying outcomes (owner) -------------------------------------------------------
     def _apply_available(self, block: float) -> None:
