@@ -69,6 +69,8 @@ def read_records(path: Path, *, bundle_passphrase: str | None = None,
 
 
 def parse_bytes(data: bytes, name: str, *, jsonl: bool = False) -> ParsedFile:
+    # Windows editors write a UTF-8 byte-order mark; it is not part of the JSON.
+    data = data.removeprefix(b"\xef\xbb\xbf")
     if not data.strip():
         raise ImportFileError(f"{name}: the file is empty")
     if b"\x00" in data[:65536]:

@@ -252,3 +252,17 @@ def test_reimport_of_a_changed_report_updates_it(tmp_path: Path, world: dict[str
     result = run("import", str(path))
     assert result.stdout.strip() == "0 added, 1 updated, 0 unchanged, 0 rejected"
     assert orjson.loads(run("show", changed["id"], "--json").stdout) == changed
+
+
+def test_a_utf8_byte_order_mark_is_accepted(inputs_dir: Path) -> None:
+    from identity_desktop.demo import generate_reports
+    from identity_desktop.importing.readers import read_records
+
+    reports = list(generate_reports(3, seed=5, now=1_790_000_000))
+    for name, body in (("bom.json", orjson.dumps(reports)),
+                       ("bom.jsonl", b"\n".join(orjson.dumps(r) for r in reports))):
+        path = inputs_dir / name
+        path.write_bytes(b"\xef\xbb\xbf" + body)
+        parsed = read_records(path)
+        assert [r.report["id"] for r in parsed.records] == [r["id"] for r in reports]
+        assert not parsed.rejected
