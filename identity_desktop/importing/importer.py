@@ -5,7 +5,8 @@
   that a half-broken export never lands half-imported; ``skip_invalid`` imports the valid records
   and reports the rest as rejected (the window's choice, where the summary lists the reasons).
 - Batches are committed one by one; ``progress`` is called after each commit, so whatever was
-  reported done survives a crash or a cancel.
+  reported done survives a crash or a cancel. The next batch is encrypted while the previous
+  one is written (``vault.batches.BatchWriter``).
 - The cyclic garbage collector is paused for the whole import (see ``gc_pause``): it would
   otherwise walk the millions of live parsed objects again and again.
 """
@@ -22,7 +23,7 @@ from typing import Any
 from identity_desktop.errors import IdentityDeskError
 from identity_desktop.gc_pause import gc_paused
 from identity_desktop.importing.readers import Rejected, read_records
-from identity_desktop.vault.reports import UpsertResult, upsert_reports
+from identity_desktop.vault.batches import BatchWriter, UpsertResult, prepare
 from identity_desktop.vault.store import Vault
 
 log = logging.getLogger(__name__)
@@ -149,19 +150,8 @@ def _import_files(
             log.info("import: file %d of %d refused: %d invalid record(s)", number,
                      len(paths), len(parsed.rejected))
             continue
-        reports = [r.report for r in parsed.records]
-        total = len(reports)
-        for start in range(0, total, BATCH_SIZE):
-            if cancelled is not None and cancelled():
-                outcome.cancelled = True
-                break
-            result: UpsertResult = upsert_reports(vault, reports[start:start + BATCH_SIZE])
-            outcome.added += result.added
-            outcome.updated += result.updated
-            outcome.unchanged += result.unchanged
-            summary.changed.extend(result.changed)
-            if progress is not None:
-                progress(path, min(start + BATCH_SIZE, total), total)
+        _store_file(vault, [r.report for r in parsed.records], outcome, summary,
+                    progress=progress, cancelled=cancelled)
         # Counts only: file names and record contents may be personal data.
         log.info("import: file %d of %d: %d added, %d updated, %d unchanged, %d rejected%s",
                  number, len(paths), outcome.added, outcome.updated, outcome.unchanged,
@@ -169,3 +159,35 @@ def _import_files(
         if outcome.cancelled:
             break
     return summary
+
+
+def _store_file(vault: Vault, reports: list[dict[str, Any]], outcome: FileOutcome,
+                summary: ImportSummary, *, progress: Progress | None,
+                cancelled: Cancelled | None) -> None:
+    """Write one file's reports batch by batch. While batch N is written (on the writer's
+    thread, inside SQLite), this thread encrypts batch N + 1; batch N's progress is reported
+    once it is committed."""
+    total = len(reports)
+    in_flight = 0  # records done once the batch being written commits
+
+    def committed(result: UpsertResult | None) -> None:
+        if result is None:
+            return
+        outcome.added += result.added
+        outcome.updated += result.updated
+        outcome.unchanged += result.unchanged
+        summary.changed.extend(result.changed)
+        if progress is not None:
+            progress(outcome.path, in_flight, total)
+
+    with BatchWriter(vault) as writer:
+        for start in range(0, total, BATCH_SIZE):
+            if cancelled is not None and cancelled():
+                outcome.cancelled = True
+                break
+            batch = prepare(vault, reports[start:start + BATCH_SIZE])
+            committed(writer.wait())
+            writer.submit(batch)
+            in_flight = min(start + BATCH_SIZE, total)
+        committed(writer.wait())
+

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -147,6 +148,18 @@ class RecordCipher:
     def encrypt(self, plaintext: bytes, ad: bytes) -> bytes:
         nonce = os.urandom(NONCE_SIZE)
         return nonce + self._aead.encrypt(nonce, plaintext, ad)
+
+    def encrypt_many(self, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """``encrypt`` for many (plaintext, ad) pairs, with all their random nonces drawn from
+        the OS at once: one ``os.urandom`` call per record was a tenth of a 100k import, and
+        each call also hands the GIL to any other thread."""
+        nonces = os.urandom(NONCE_SIZE * len(items))
+        seal = self._aead.encrypt
+        out = []
+        for k, (plaintext, ad) in enumerate(items):
+            nonce = nonces[k * NONCE_SIZE:(k + 1) * NONCE_SIZE]
+            out.append(nonce + seal(nonce, plaintext, ad))
+        return out
 
     def decrypt(self, blob: bytes, ad: bytes) -> bytes:
         """Raises ``InvalidTag`` when the blob is not the one written for ``ad``."""
