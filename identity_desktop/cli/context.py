@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from identity_desktop.desk import Desk
 from identity_desktop.errors import IdentityDeskError, UsageError
@@ -102,3 +106,29 @@ def parse_day(text: str, option: str) -> tuple[int, int, int]:
     except ValueError:
         raise UsageError(f"{option} wants a date as YYYY-MM-DD, not {text!r}") from None
     return d.year, d.month, d.day
+
+
+@contextmanager
+def stop_on_interrupt(what: str) -> Iterator[Callable[[], bool]]:
+    """Yield a ``cancelled()`` callable. The first Ctrl-C asks the work to stop at its next safe
+    point (``what`` says which, e.g. "after the current page"); a second one interrupts at once.
+    Outside the main thread signals cannot be caught, so Ctrl-C keeps its usual meaning."""
+    requested = False
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal requested
+        if requested:
+            raise KeyboardInterrupt
+        requested = True
+        print(f"\nstopping {what} (Ctrl-C again to stop now)", file=sys.stderr, flush=True)
+
+    try:
+        signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:
+        yield lambda: False
+        return
+    try:
+        yield lambda: requested
+    finally:
+        signal.signal(signal.SIGINT, previous)

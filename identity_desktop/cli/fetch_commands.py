@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FrameType
 
-from identity_desktop.cli.context import CliContext
+from identity_desktop.cli.context import CliContext, stop_on_interrupt
 from identity_desktop.errors import IdentityDeskError, UsageError
 from identity_desktop.stripe_api.client import (
     API_KEY_ENV,
@@ -84,32 +80,6 @@ def filters_from_args(args: argparse.Namespace) -> FetchFilters:
                         client_reference_id=args.client_reference_id)
 
 
-@contextmanager
-def _cancel_on_interrupt() -> Iterator[Callable[[], bool]]:
-    """First Ctrl-C: stop after the page in flight (it is committed, the run resumes later).
-    A second Ctrl-C interrupts at once."""
-    requested = False
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        nonlocal requested
-        if requested:
-            raise KeyboardInterrupt
-        requested = True
-        print("\nstopping after the current page (Ctrl-C again to stop now)",
-              file=sys.stderr, flush=True)
-
-    try:
-        signal.signal(signal.SIGINT, on_interrupt)
-    except ValueError:  # not the main thread: no signal handling, Ctrl-C works as usual
-        yield lambda: False
-        return
-    try:
-        yield lambda: requested
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def cmd_fetch(args: argparse.Namespace) -> int:
     ctx = CliContext(args)
     filters = filters_from_args(args)
@@ -128,7 +98,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
                 print(f"\r\x1b[K{summary.fetched} reports, {summary.pages} pages{note}",
                       end="", file=sys.stderr, flush=True)
 
-        with _cancel_on_interrupt() as cancelled:
+        with stop_on_interrupt("after the current page") as cancelled:
             try:
                 summary = fetch_reports(vault, access, filters, progress=progress,
                                         cancelled=cancelled)

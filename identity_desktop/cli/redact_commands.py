@@ -9,16 +9,13 @@ standard error, the summary to standard output.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Callable
 
 import orjson
 
-from identity_desktop.cli.context import CliContext
+from identity_desktop.cli.context import CliContext, stop_on_interrupt
 from identity_desktop.errors import StripeAccessError, UsageError
 from identity_desktop.outbox import store
 from identity_desktop.outbox.store import OutboxEntry, OutboxState
@@ -100,16 +97,20 @@ def _line(e: OutboxEntry) -> str:
     return "  ".join(parts)
 
 
+def _print_queued(result: store.QueueResult) -> None:
+    for e in result.added:
+        print(f"queued {e.session}")
+    for e in result.existing:
+        print(f"already in the queue: {e.session} ({e.state})")
+
+
 def cmd_queue(args: argparse.Namespace) -> int:
     desk = CliContext(args).open_desk()
     try:
         result = store.queue_reports(desk.vault, args.ids)
     finally:
         desk.lock()
-    for e in result.added:
-        print(f"queued {e.session}")
-    for e in result.existing:
-        print(f"already in the queue: {e.session} ({e.state})")
+    _print_queued(result)
     print(f"{len(result.added)} session(s) queued for redaction; run 'identity-desk sync' to "
           "send them", file=sys.stderr)
     return 0
@@ -176,39 +177,10 @@ def cmd_import(args: argparse.Namespace) -> int:
                                  passphrase=bundle_passphrase)
     finally:
         desk.lock()
-    for e in result.added:
-        print(f"queued {e.session}")
-    for e in result.existing:
-        print(f"already in the queue: {e.session} ({e.state})")
+    _print_queued(result)
     print(f"{len(result.added)} session(s) added to the queue, {len(result.existing)} were "
           "already there", file=sys.stderr)
     return 0
-
-
-@contextmanager
-def _stop_on_interrupt() -> Iterator[Callable[[], bool]]:
-    """First Ctrl-C: finish the requests in flight and stop (nothing is lost: an entry caught
-    mid-request is resent with the same key next time). A second one stops at once."""
-    requested = False
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        nonlocal requested
-        if requested:
-            raise KeyboardInterrupt
-        requested = True
-        print("\nstopping after the requests in flight (Ctrl-C again to stop now)",
-              file=sys.stderr, flush=True)
-
-    try:
-        signal.signal(signal.SIGINT, on_interrupt)
-    except ValueError:
-        yield lambda: False
-        return
-    try:
-        yield lambda: requested
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -238,7 +210,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
         engine = engine_for_vault(desk.vault, api_base=ctx.api_base, options=options,
                                   rate=args.rate, on_event=progress)
-        with _stop_on_interrupt() as cancelled:
+        with stop_on_interrupt("after the requests in flight") as cancelled:
             stats = engine.run(once=args.once, max_time=args.max_wait, cancelled=cancelled)
     finally:
         desk.lock()
