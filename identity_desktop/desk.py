@@ -12,7 +12,7 @@ from typing import Any
 
 from identity_desktop.importing.importer import Cancelled, ImportSummary, Progress, import_files
 from identity_desktop.index import RedactionState, ReportIndex
-from identity_desktop.vault.reports import get_report, load_summaries
+from identity_desktop.vault.reports import get_report, iter_summaries
 from identity_desktop.vault.store import Vault
 
 
@@ -28,7 +28,7 @@ def session_states(vault: Vault) -> dict[str, RedactionState]:
 class Desk:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        self.index = ReportIndex(load_summaries(vault))
+        self.index = ReportIndex(iter_summaries(vault))
         self.refresh_redaction_states()
 
     @classmethod

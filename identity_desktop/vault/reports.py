@@ -18,14 +18,17 @@ from typing import Any
 
 import orjson
 
+from identity_desktop.gc_pause import gc_paused
 from identity_desktop.report import redact_report
 from identity_desktop.vault.batches import UpsertResult, upsert_reports
+from identity_desktop.vault.crypto import InvalidTag
 from identity_desktop.vault.store import Vault
 
 __all__ = [
     "UpsertResult",
     "get_report",
     "iter_reports",
+    "iter_summaries",
     "load_summaries",
     "redact_session_locally",
     "report_count",
@@ -34,22 +37,31 @@ __all__ = [
 ]
 
 
-def load_summaries(vault: Vault) -> list[list[Any]]:
-    """Decrypt every summary, in storage order. The hot path of unlocking."""
+def iter_summaries(vault: Vault) -> Iterator[list[Any]]:
+    """Decrypt every summary, in storage order, one at a time: the hot path of unlocking, and
+    the list index consumes it a chunk at a time so that the summaries never all exist at
+    once (they are twice the size of the index's columns)."""
     decrypt = vault.cipher.decrypt
     loads = orjson.loads
-    out: list[list[Any]] = []
-    append = out.append
-    try:
-        for lookup, blob in vault.conn.execute("SELECT lookup, summary FROM reports ORDER BY seq"):
-            append(loads(decrypt(blob, b"S" + lookup)))
-    except Exception:
-        # Re-run slowly only to name the failing row in a clear message.
-        for n, (lookup, blob) in enumerate(
-                vault.conn.execute("SELECT lookup, summary FROM reports ORDER BY seq"), 1):
-            vault.decrypt("reports", blob, b"S" + lookup, f" (row {n})")
-        raise
-    return out
+    n = 0
+    with gc_paused():  # 100k new lists would set off full collections again and again
+        try:
+            for lookup, blob in vault.conn.execute(
+                    "SELECT lookup, summary FROM reports ORDER BY seq"):
+                summary = loads(decrypt(blob, b"S" + lookup))
+                n += 1
+                yield summary
+        except InvalidTag:
+            # Name the failing row in a clear message (the rows before it decrypted fine).
+            for lookup, blob in vault.conn.execute(
+                    "SELECT lookup, summary FROM reports ORDER BY seq LIMIT 1 OFFSET ?", (n,)):
+                vault.decrypt("reports", blob, b"S" + lookup, f" (row {n + 1})")
+            raise
+
+
+def load_summaries(vault: Vault) -> list[list[Any]]:
+    """Every summary, decrypted, in storage order."""
+    return list(iter_summaries(vault))
 
 
 def iter_reports(vault: Vault, report_ids: Iterable[str] | None = None
