@@ -1,9 +1,17 @@
-"""``redact queue | list | cancel | retry | export | import`` and ``sync [--once]``.
+"""``redact queue | list | cancel | retry | export | reclaim | import`` and ``sync [--once]``.
 
 Queueing from the command line is a deliberate act (the window asks for confirmation, the CLI
 prints what it queued). ``sync`` sends the queue under the key's rate limit, follows each
 session until Stripe reports it redacted, then redacts the local copies; progress goes to
 standard error, the summary to standard output.
+
+Hand-off: ``redact export`` gives the pending entries to an admin and marks them *handed off*
+(``redact list`` shows "(handed off)", ``--json`` a ``handed_off`` field). This vault's ``sync``
+never sends them (a second send after Stripe's 24 h idempotency window would be a second
+redaction); with a key it only looks at their sessions, to learn when the admin's request is
+done and redact the local copies. ``redact reclaim SESSION`` takes an entry back when the admin
+never sent it: the next sync (or export) sends it from here, with its original key. ``retry``
+stays what it was: failed entries only, with a new key.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from identity_desktop.cli.context import CliContext, stop_on_interrupt
 from identity_desktop.errors import StripeAccessError, UsageError
 from identity_desktop.outbox import store
 from identity_desktop.outbox.store import OutboxEntry, OutboxState
+from identity_desktop.vault.store import Vault
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -42,14 +51,30 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("ids", nargs="+", metavar="SESSION_ID")
     p.set_defaults(handler=cmd_retry)
     p = rsub.add_parser("export", parents=[common],
-                        help="write the pending queue for an admin (age-encrypted)",
+                        help="hand the pending queue to an admin (age-encrypted file)",
                         description="Write the entries not yet sent (session ids and "
                                     "idempotency keys only) to an age file for an admin, "
-                                    "who merges them with 'identity-desk redact import'.")
+                                    "who merges them with 'identity-desk redact import' and "
+                                    "sends them. The exported entries are handed off: this "
+                                    "vault's sync no longer sends them (it only checks their "
+                                    "status, with a key) and the next export leaves them out; "
+                                    "'identity-desk redact reclaim SESSION' takes one back.")
     p.add_argument("--out", required=True, metavar="FILE.age")
     p.add_argument("--recipient", "-r", action="append", required=True, metavar="AGE_PUBKEY",
                    help="the admin's age public key (repeatable)")
     p.set_defaults(handler=cmd_export)
+    p = rsub.add_parser("reclaim", parents=[common],
+                        help="take back handed-off entries the admin never sent",
+                        description="Take back entries handed off with 'identity-desk redact "
+                                    "export' that the admin never sent (or whose file was "
+                                    "lost): the next 'identity-desk sync' sends them from this "
+                                    "vault, or the next export hands them off again. They keep "
+                                    "their idempotency key, so a request the admin did send "
+                                    "after all is replayed by Stripe, not repeated, within "
+                                    "Stripe's 24-hour key window: reclaim only what the admin "
+                                    "confirms was not sent.")
+    p.add_argument("ids", nargs="+", metavar="SESSION_ID")
+    p.set_defaults(handler=cmd_reclaim)
     p = rsub.add_parser("import", parents=[common],
                         help="merge a reviewer's exported queue into this vault's queue")
     p.add_argument("file", metavar="FILE.age")
@@ -91,7 +116,8 @@ def _when(epoch: float) -> str:
 
 
 def _line(e: OutboxEntry) -> str:
-    parts = [e.session, str(e.state), f"attempts {e.attempts}", f"queued {_when(e.queued_at)}"]
+    state = f"{e.state} (handed off)" if e.handed_off else str(e.state)
+    parts = [e.session, state, f"attempts {e.attempts}", f"queued {_when(e.queued_at)}"]
     if e.error:
         parts.append(e.error)
     return "  ".join(parts)
@@ -101,7 +127,8 @@ def _print_queued(result: store.QueueResult) -> None:
     for e in result.added:
         print(f"queued {e.session}")
     for e in result.existing:
-        print(f"already in the queue: {e.session} ({e.state})")
+        print(f"already in the queue: {e.session} ({e.state}"
+              f"{', handed off' if e.handed_off else ''})")
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
@@ -154,6 +181,20 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return _edit(args, store.retry, "will retry")
 
 
+def cmd_reclaim(args: argparse.Namespace) -> int:
+    return _edit(args, store.reclaim, "took back")
+
+
+def _has_key(vault: Vault) -> bool:
+    from identity_desktop.stripe_api.client import resolve_key
+
+    try:
+        resolve_key(vault)
+    except StripeAccessError:
+        return False
+    return True
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from identity_desktop.outbox.handoff import export_pending
 
@@ -163,6 +204,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         desk.lock()
     print(f"exported {count} pending redaction request(s) to {args.out}")
+    print("they are handed off: this vault's sync will not send them ('identity-desk redact "
+          "reclaim SESSION' takes one back if the admin never sends it)", file=sys.stderr)
     return 0
 
 
@@ -191,8 +234,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     interactive = sys.stderr.isatty()
     last = [time.monotonic()]  # the first progress line after a second: short runs stay quiet
     try:
-        if not store.list_entries(desk.vault, store.ACTIVE_STATES):
+        active = store.list_entries(desk.vault, store.ACTIVE_STATES)
+        if not active:
             print("nothing to sync: the redaction queue has no pending entry")
+            return 0
+        if all(e.awaits_admin for e in active) and not _has_key(desk.vault):
+            print(f"nothing to send: {len(active)} request(s) are handed off to an admin "
+                  "(without an API key their progress cannot be checked here)")
             return 0
         options = SyncOptions(poll_interval=args.poll_interval, backoff_base=args.retry_base)
         if args.rate is not None and not 0 < args.rate <= 1000:
@@ -212,13 +260,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
                                   rate=args.rate, on_event=progress)
         with stop_on_interrupt("after the requests in flight") as cancelled:
             stats = engine.run(once=args.once, max_time=args.max_wait, cancelled=cancelled)
+        handed = sum(e.awaits_admin for e in store.list_entries(desk.vault,
+                                                                store.PENDING_STATES))
     finally:
         desk.lock()
     if interactive and engine.stats.requests:
         print(file=sys.stderr)
     c = stats.counts
+    waiting = c[OutboxState.QUEUED] + c[OutboxState.SENDING] - handed
+    elsewhere = f"{handed} handed off to an admin, " if handed else ""
     print(f"sync: {stats.requests} redact request(s), {stats.redacted} redacted now; queue: "
-          f"{c[OutboxState.QUEUED] + c[OutboxState.SENDING]} waiting to send, "
+          f"{waiting} waiting to send, {elsewhere}"
           f"{c[OutboxState.PROCESSING]} processing at Stripe, {c[OutboxState.REDACTED]} "
           f"redacted, {c[OutboxState.FAILED]} failed")
     if c[OutboxState.FAILED]:

@@ -5,6 +5,7 @@ first, sends with the entry's stored idempotency key, and turns the answer (or t
 into an :class:`Outcome` that the owner thread applies as a committed transition:
 
 - 2xx to a redact, or a session whose ``redaction`` is set -> ACCEPTED (REDACTED if done);
+  a ``verify`` or ``watch`` look at a session with no redaction -> NO_REDACTION;
 - network errors, 409, 5xx -> TRANSIENT, and ``respend`` when Stripe replayed a stored error
   for the key (``Idempotent-Replayed``) or said not to retry it (``Stripe-Should-Retry: false``):
   the key is spent, and the next attempt first looks at the session (``verify``);
@@ -27,7 +28,8 @@ class Kind(enum.Enum):
     ACCEPTED = "accepted"  # a redaction is under way at Stripe
     REDACTED = "redacted"  # Stripe finished it
     PROCESSING = "processing"  # poll: not yet
-    NO_REDACTION = "no_redaction"  # verify: the spent key did nothing; a new key may be used
+    NO_REDACTION = "no_redaction"  # the session shows no redaction (verify: a new key may be
+    # used; watch: the admin has not sent it yet)
     TRANSIENT = "transient"
     THROTTLED = "throttled"
     AUTH = "auth"
@@ -39,7 +41,7 @@ class Kind(enum.Enum):
 class Task:
     session: str
     key: str
-    action: str  # "send", "verify" or "poll"
+    action: str  # "send", "verify", "poll" or "watch" (a look at a handed-off entry's session)
     prior_maybe_sent: bool
 
 
@@ -96,9 +98,12 @@ class StripeCalls:
                 obj = sessions.redact(task.session, options={"idempotency_key": task.key})
                 return self._from_session(task, obj, poll=False)
             obj = sessions.retrieve(task.session)
-            if task.action == "verify":
+            if task.action in ("verify", "watch"):
                 status = _redaction_status(obj)
-                return Outcome(task, Kind.NO_REDACTION if status is None else Kind.ACCEPTED)
+                if status is None:
+                    return Outcome(task, Kind.NO_REDACTION)
+                return self._from_session(task, obj, poll=False) if task.action == "watch" \
+                    else Outcome(task, Kind.ACCEPTED)
             return self._from_session(task, obj, poll=True)
         except stripe.InvalidRequestError as exc:
             if task.action == "send" and exc.http_status == 400 \

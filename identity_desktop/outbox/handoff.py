@@ -5,10 +5,18 @@ The bundle is an age file (see :mod:`identity_desktop.bundles`) whose plaintext 
 of ``{"verification_session": "vs_...", "idempotency_key": "..."}``, nothing else. Carrying the
 key keeps the exactly-once rule across the two machines: if the reviewer's app had already sent
 a request, the admin's resend with the same key is replayed by Stripe, not acted on again.
+
+Exported entries are *handed off* (``handed_off_at``, committed before the bundle is written):
+the reviewer's sync never sends them again, since a second send after Stripe's 24 h key window
+would be a second redaction. It may still look at their sessions (when it has a key) to learn
+when the admin's request is done and redact the local copies. An export writes only entries not
+handed off yet; ``identity-desk redact reclaim SESSION`` takes an entry back (the admin never
+sent it, or the bundle was lost: reclaim, then export again or sync here).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,8 +28,10 @@ from identity_desktop.outbox.store import (
     PENDING_STATES,
     SESSION_RE,
     QueueResult,
+    hand_off,
     list_entries,
     queue_sessions,
+    undo_hand_off,
 )
 from identity_desktop.vault.store import Vault
 
@@ -29,20 +39,36 @@ _FIELDS = frozenset({"verification_session", "idempotency_key"})
 
 
 def pending_requests(vault: Vault) -> list[dict[str, str]]:
-    """The entries not yet accepted by Stripe (queued, or sent with no answer yet)."""
+    """The entries an export would hand off: not yet accepted by Stripe (queued, or sent with
+    no answer yet) and not handed off already."""
     return [{"verification_session": e.session, "idempotency_key": e.idempotency_key}
-            for e in list_entries(vault, PENDING_STATES)]
+            for e in list_entries(vault, PENDING_STATES) if not e.handed_off]
 
 
-def export_pending(vault: Vault, out: Path | str, recipients: Sequence[str]) -> int:
-    """Write the pending queue to ``out``, encrypted to ``recipients``; returns the count."""
-    requests = pending_requests(vault)
-    if not requests:
-        raise BundleError("nothing to export: no redaction is waiting to be sent")
+def export_pending(vault: Vault, out: Path | str, recipients: Sequence[str], *,
+                   now: float | None = None) -> int:
+    """Hand the pending queue off: mark its entries handed off (committed first), then write
+    them to ``out``, encrypted to ``recipients``; returns the count. If the bundle cannot be
+    written (the destination is then untouched), the marks are taken back."""
     out = Path(out)
     if out.resolve() == vault.path.resolve():
         raise BundleError(f"refusing to write a bundle over the vault itself ({out})")
-    return export_bundle(requests, out, recipients=list(recipients))
+    stamp = time.time() if now is None else now
+    handed = hand_off(vault, now=stamp)
+    if not handed:
+        waiting = sum(e.handed_off for e in list_entries(vault, PENDING_STATES))
+        raise BundleError("nothing to export: no redaction is waiting to be sent" + (
+            f" ({waiting} already handed off; 'identity-desk redact reclaim SESSION' takes one "
+            "back, to export it again)" if waiting else ""))
+    requests = [{"verification_session": e.session, "idempotency_key": e.idempotency_key}
+                for e in handed]
+    try:
+        return export_bundle(requests, out, recipients=list(recipients))
+    except Exception:
+        # Not written: nobody else has these requests, so they are this vault's to send again.
+        # (An interrupt keeps the marks: the file may exist; 'redact reclaim' is the way back.)
+        undo_hand_off(vault, [e.session for e in handed], stamp)
+        raise
 
 
 def parse_requests(plaintext: bytes, name: str) -> dict[str, str]:

@@ -11,7 +11,18 @@ Guarantees (the sync engine in :mod:`identity_desktop.outbox.sync` relies on eac
   is committed before the new key is used.
 - **Never lose a request.** An entry is written (committed) before ``queue_*`` returns, and it
   leaves the queue only by reaching ``redacted``, ``failed`` (with Stripe's message, kept for
-  the user to retry) or ``cancelled`` (by the user, and only while it was never sent).
+  the user to retry) or ``cancelled`` (by the user, and only while it was never sent and is
+  not handed off). A handed-off entry stays in the queue, listed as such, until it ends.
+- **Handed off means sent elsewhere, never here.** ``redact export`` (:func:`hand_off`) commits
+  ``handed_off_at`` on the entries it gives the admin *before* their bundle is written (and
+  clears it only if the bundle could not be written), so no crash leaves an exported entry
+  sendable here. The sync engine never sends a redact for a handed-off entry that is still
+  ``queued`` or ``sending``: the flag is re-checked in the transaction that would commit
+  ``sending``. With a key it only *looks* at the session (a GET, which has no effect), to
+  learn that the admin's request was accepted (-> ``processing``) or done (local copies
+  redacted, -> ``redacted``). :func:`reclaim` (``redact reclaim``) clears the flag: the
+  user's word that the admin never sent it. The entry keeps its key, so a request the admin
+  did send after all is replayed by Stripe, not repeated, within Stripe's 24 h key window.
 - **Every transition is committed before the next step.** ``sending`` is committed *before* the
   request leaves, so a process killed mid-request finds the entry in ``sending`` at restart and
   sends it again with the same key; ``processing`` is committed before polling starts; the
@@ -24,7 +35,9 @@ Guarantees (the sync engine in :mod:`identity_desktop.outbox.sync` relies on eac
 
 States: ``queued -> sending -> processing -> redacted``; ``sending -> failed`` (400/404, with
 Stripe's message); ``queued -> cancelled``. ``sending`` also covers "sent, outcome unknown,
-retry due at next_attempt_at". Nothing here talks to the network.
+retry due at next_attempt_at". Handing off is a flag (``handed_off_at``), not a state: the
+entry keeps the state it had (``queued``, or ``sending`` if a request may have left), so the
+rules above still say what may happen to it. Nothing here talks to the network.
 
 Storage: row ``lookup`` = keyed hash of the session id; ``entry`` = AES-GCM(JSON) bound to
 ``b"O" + lookup``. Ids and Stripe's messages exist only inside the ciphertext.
@@ -84,12 +97,22 @@ class OutboxEntry:
     accepted: bool = False  # Stripe answered the redact: a redaction is under way there
     verify_first: bool = False  # key proven spent: look at the session before a new key
     key_rotations: int = 0
-    polls: int = 0
+    polls: int = 0  # status looks since the last change (polls, or looks while handed off)
+    handed_off_at: float = 0.0  # epoch seconds of ``redact export`` (0: not handed off)
     seq: int = field(default=0, compare=False)  # queue order (the row's seq), not stored
 
     @property
+    def handed_off(self) -> bool:
+        return self.handed_off_at > 0
+
+    @property
+    def awaits_admin(self) -> bool:
+        """Handed off and not yet seen accepted at Stripe: the local sync must not send it."""
+        return self.handed_off and self.state in PENDING_STATES
+
+    @property
     def cancellable(self) -> bool:
-        return self.state is OutboxState.QUEUED and not self.maybe_sent
+        return self.state is OutboxState.QUEUED and not self.maybe_sent and not self.handed_off
 
     def to_json(self) -> bytes:
         data = dataclasses.asdict(self)
@@ -114,7 +137,8 @@ class OutboxEntry:
                 "attempts": self.attempts, "error": self.error,
                 "queued_at": _iso(self.queued_at), "updated_at": _iso(self.updated_at),
                 "next_attempt_at": _iso(self.next_attempt_at) if self.next_attempt_at else None,
-                "idempotency_key": self.idempotency_key}
+                "idempotency_key": self.idempotency_key, "handed_off": self.handed_off,
+                "handed_off_at": _iso(self.handed_off_at) if self.handed_off else None}
 
 
 def _iso(epoch: float) -> str:
@@ -292,7 +316,9 @@ def cancel(vault: Vault, sessions: Sequence[str], *, now: float | None = None
                 OutboxState.CANCELLED:
             raise IdentityDeskError(
                 f"cannot cancel session {s}: it is {entry.state}"
-                + (" and may already have reached Stripe" if entry.maybe_sent else ""))
+                + (" and may already have reached Stripe" if entry.maybe_sent else
+                   " and handed off to an admin ('identity-desk redact reclaim' takes it back)"
+                   if entry.handed_off else ""))
 
     def fn(e: OutboxEntry) -> OutboxEntry | None:
         return e.evolve(state=OutboxState.CANCELLED, updated_at=now) if e.cancellable else None
@@ -321,5 +347,57 @@ def retry(vault: Vault, sessions: Sequence[str], *, now: float | None = None
                         next_attempt_at=0.0, idempotency_key=new_idempotency_key(),
                         key_rotations=e.key_rotations + 1, maybe_sent=False,
                         verify_first=False)
+
+    return mutate(vault, [(s, fn) for s in sessions])
+
+
+# ---- hand-off ------------------------------------------------------------------------------
+
+def hand_off(vault: Vault, *, now: float | None = None) -> list[OutboxEntry]:
+    """Mark every pending entry not yet handed off as handed off to an admin, in one committed
+    transaction, and return them (for the admin's bundle). From then on the local sync never
+    sends them (see the module docstring)."""
+    now = time.time() if now is None else now
+    sessions = [e.session for e in list_entries(vault, PENDING_STATES) if not e.handed_off]
+
+    def fn(e: OutboxEntry) -> OutboxEntry | None:
+        if e.state not in PENDING_STATES or e.handed_off:
+            return None
+        return e.evolve(handed_off_at=now, updated_at=now)
+
+    return mutate(vault, [(s, fn) for s in sessions])
+
+
+def undo_hand_off(vault: Vault, sessions: Sequence[str], handed_off_at: float) -> None:
+    """Clear the mark :func:`hand_off` set at ``handed_off_at`` (its bundle was not written);
+    entries marked again since, by another export, keep their newer mark."""
+    def fn(e: OutboxEntry) -> OutboxEntry | None:
+        return e.evolve(handed_off_at=0.0) if e.handed_off_at == handed_off_at else None
+
+    mutate(vault, [(s, fn) for s in sessions])
+
+
+def reclaim(vault: Vault, sessions: Sequence[str], *, now: float | None = None
+            ) -> list[OutboxEntry]:
+    """Take back handed-off entries the admin never sent: the local sync sends them again, with
+    the key they were handed off with. Raises (changing nothing) for an entry not handed off or
+    already accepted at Stripe."""
+    now = time.time() if now is None else now
+    _require(vault, sessions)
+    for s in sessions:
+        entry = get_entry(vault, s)
+        if entry is not None and not entry.handed_off:
+            raise IdentityDeskError(f"cannot take back session {s}: it was not handed off")
+        if entry is not None and not entry.awaits_admin:
+            raise IdentityDeskError(
+                f"cannot take back session {s}: it is {entry.state}" + (
+                    ", so Stripe already has the admin's request" if entry.state in (
+                        OutboxState.PROCESSING, OutboxState.REDACTED) else ""))
+
+    def fn(e: OutboxEntry) -> OutboxEntry | None:
+        if not e.awaits_admin:
+            return None
+        return e.evolve(handed_off_at=0.0, updated_at=now, error=None, polls=0,
+                        next_attempt_at=0.0)
 
     return mutate(vault, [(s, fn) for s in sessions])

@@ -19,6 +19,13 @@ errors, 409 and 5xx -> retried with full-jitter exponential backoff (time stored
 429 -> the shared :class:`RateLimiter` slows down; 401/403 -> the whole queue pauses with a clear
 message; 400/404 -> ``failed`` with Stripe's message (a 400 is first checked against the session,
 in case a redaction is already under way there). Qt-free: the window wraps it in a worker.
+
+Handed-off entries (``redact export``: an admin's app sends them) are never sent from here while
+they are ``queued`` or ``sending``; they are *watched* instead: a GET of the session (no effect at
+Stripe), spaced like polls, that moves the entry to ``processing`` once the admin's request is
+accepted, or redacts the local copies and ends it ``redacted`` once it is done. A run does not
+wait for them: :meth:`SyncEngine.active` leaves them out, and :meth:`SyncEngine.run` looks at each
+once (the window's runs look at those due).
 """
 
 from __future__ import annotations
@@ -33,16 +40,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from identity_desktop.outbox.calls import Kind, Outcome, StripeCalls, Task
-from identity_desktop.outbox.pacing import RateLimiter, backoff
+from identity_desktop.outbox.pacing import RateLimiter
 from identity_desktop.outbox.store import (
     ACTIVE_STATES,
+    PENDING_STATES,
     OutboxEntry,
     OutboxState,
     counts,
+    get_entry,
     list_entries,
     mutate,
-    new_idempotency_key,
 )
+from identity_desktop.outbox.transitions import after_outcome, mark_sending
 from identity_desktop.vault.reports import redact_session_locally
 from identity_desktop.vault.store import Vault
 
@@ -126,7 +135,16 @@ class SyncEngine:
         return len(self._in_flight)
 
     def active(self) -> list[OutboxEntry]:
+        """The entries this run works on, in queue order (not those awaiting an admin)."""
+        return [e for e in self._all() if not e.awaits_admin]
+
+    def _all(self) -> list[OutboxEntry]:
         return sorted(self._entries.values(), key=lambda e: e.seq)
+
+    @staticmethod
+    def _looked_at(e: OutboxEntry) -> bool:
+        """Polled or watched (a GET), never sent."""
+        return e.state is OutboxState.PROCESSING or e.awaits_admin
 
     def pump(self, timeout: float = 0.5, *, sends: bool = True, polls: bool = True,
              only: set[str] | None = None) -> None:
@@ -154,7 +172,7 @@ class SyncEngine:
         times = [0.0 if only is not None else e.next_attempt_at
                  for s, e in self._entries.items()
                  if s not in self._in_flight and (only is None or s in only)
-                 and (polls if e.state is OutboxState.PROCESSING else sends)]
+                 and (polls if self._looked_at(e) else sends)]
         return min(times) if times else None
 
     def run(self, *, once: bool = False, max_time: float | None = None,
@@ -168,7 +186,10 @@ class SyncEngine:
         if once:
             self._run_once(cancelled)
         else:
-            while self._entries or self._in_flight:
+            # One look at each handed-off entry; then only what this run can finish keeps it.
+            self._drive({s for s, e in self._entries.items() if e.awaits_admin}, cancelled,
+                        sends=False)
+            while self.active() or self._in_flight:
                 if (cancelled and cancelled()) or self.paused is not None:
                     break
                 due = self.next_due()
@@ -182,11 +203,10 @@ class SyncEngine:
     def _run_once(self, cancelled: Callable[[], bool] | None) -> None:
         now = self.clock()
         sends = {s for s, e in self._entries.items()
-                 if e.state in (OutboxState.QUEUED, OutboxState.SENDING)
-                 and e.next_attempt_at <= now}
+                 if e.state in PENDING_STATES and not e.handed_off and e.next_attempt_at <= now}
         self._drive(sends, cancelled, polls=False)
-        # One status look for every entry Stripe has accepted, due or not.
-        polls = {s for s, e in self._entries.items() if e.state is OutboxState.PROCESSING}
+        # One status look for every entry Stripe has accepted (or an admin has), due or not.
+        polls = {s for s, e in self._entries.items() if self._looked_at(e)}
         self._drive(polls, cancelled, sends=False)
 
     def _drive(self, todo: set[str], cancelled: Callable[[], bool] | None, *,
@@ -237,49 +257,44 @@ class SyncEngine:
             return
         now = self.clock()
         if only is None:
-            due = [e for e in self.active()
+            due = [e for e in self._all()
                    if e.session not in self._in_flight and e.next_attempt_at <= now]
         else:  # an explicit pass (sync --once): each of these once, whatever its schedule
-            due = [e for e in self.active() if e.session in only
+            due = [e for e in self._all() if e.session in only
                    and e.session not in self._in_flight]
-        send_due = [e for e in due if sends and e.state in (OutboxState.QUEUED,
-                                                            OutboxState.SENDING)]
-        poll_due = [e for e in due if polls and e.state is OutboxState.PROCESSING]
+        send_due = [e for e in due if sends and e.state in PENDING_STATES and not e.handed_off]
+        poll_due = [e for e in due if polls and self._looked_at(e)]
         picked = (send_due + poll_due)[:free]  # sends first: they are what the user waits on
         if not picked:
             return
         marks: list[tuple[str, Callable[[OutboxEntry], OutboxEntry | None]]] = []
         tasks: list[Task] = []
         for e in picked:
-            if e.state is OutboxState.PROCESSING:
-                tasks.append(Task(e.session, e.idempotency_key, "poll", e.maybe_sent))
+            if self._looked_at(e):
+                action = "poll" if e.state is OutboxState.PROCESSING else "watch"
+                tasks.append(Task(e.session, e.idempotency_key, action, e.maybe_sent))
                 continue
             action = "verify" if e.verify_first else "send"
             tasks.append(Task(e.session, e.idempotency_key, action, e.maybe_sent))
-            marks.append((e.session, self._mark_sending(e.idempotency_key, action, now)))
+            marks.append((e.session, mark_sending(e.idempotency_key, action, now)))
         written = {e.session: e for e in mutate(self.vault, marks)}  # committed first
         self._remember(written.values())
         for task in tasks:
-            if task.action != "poll" and task.session not in written:
-                continue  # changed meanwhile (cancelled elsewhere): skip it
+            if task.action in ("send", "verify") and task.session not in written:
+                # Changed meanwhile (cancelled or handed off elsewhere): skip it, and re-read
+                # it now so that it is not picked again and again until the next reload.
+                fresh = get_entry(self.vault, task.session)
+                if fresh is None:
+                    self._entries.pop(task.session, None)
+                else:
+                    self._remember([fresh])
+                continue
             if only is not None:
                 only.discard(task.session)
             self._in_flight[task.session] = task
             self._submit(task)
         if written:
             self._emit(list(written.values()), [])
-
-    @staticmethod
-    def _mark_sending(key: str, action: str, now: float
-                      ) -> Callable[[OutboxEntry], OutboxEntry | None]:
-        def fn(e: OutboxEntry) -> OutboxEntry | None:
-            if e.state not in (OutboxState.QUEUED, OutboxState.SENDING) \
-                    or e.idempotency_key != key:
-                return None
-            extra = 1 if action == "send" else 0
-            return e.evolve(state=OutboxState.SENDING, maybe_sent=True, updated_at=now,
-                            attempts=e.attempts + extra)
-        return fn
 
     # ---- workers (no vault access here) --------------------------------------------------
     def _submit(self, task: Task) -> None:
@@ -344,8 +359,9 @@ class SyncEngine:
 
     def _transition(self, out: Outcome, now: float
                     ) -> Callable[[OutboxEntry], OutboxEntry | None]:
+        """Count the outcome, act on its side effects (pause, throttle), and return the change
+        to commit."""
         task, kind, stats, opts = out.task, out.kind, self.stats, self.options
-        expect = OutboxState.PROCESSING if task.action == "poll" else OutboxState.SENDING
         if kind is Kind.AUTH and self.paused is None:
             self.paused = f"{out.message}; the redaction queue is paused"
             log.info("sync paused: %s", out.message)
@@ -354,7 +370,7 @@ class SyncEngine:
             self.limiter.throttle(opts.throttle_pause)
         elif kind is Kind.TRANSIENT:
             stats.retries += 1
-        elif kind is Kind.ACCEPTED and task.action != "poll":
+        elif kind is Kind.ACCEPTED and task.action in ("send", "verify"):
             stats.accepted += 1
         elif kind is Kind.REDACTED:
             stats.redacted += 1
@@ -363,42 +379,7 @@ class SyncEngine:
         if task.action == "poll" and kind in (Kind.PROCESSING, Kind.REDACTED):
             stats.polls += 1
 
-        def fn(e: OutboxEntry) -> OutboxEntry | None:
-            if e.state is not expect or e.idempotency_key != task.key:
-                return None  # the entry moved on (user action, other process): leave it
-            base = {"updated_at": now}
-            if kind is Kind.REDACTED:
-                return e.evolve(**base, state=OutboxState.REDACTED, accepted=True, error=None,
-                                next_attempt_at=0.0)
-            if kind is Kind.ACCEPTED:
-                return e.evolve(**base, state=OutboxState.PROCESSING, accepted=True,
-                                verify_first=False, error=None, polls=0,
-                                next_attempt_at=now + opts.poll_interval)
-            if kind is Kind.PROCESSING:
-                delay = min(opts.poll_cap, opts.poll_interval * 2.0 ** min(e.polls + 1, 20))
-                return e.evolve(**base, polls=e.polls + 1, error=out.message,
-                                next_attempt_at=now + self.rng.uniform(delay / 2, delay))
-            if kind is Kind.NO_REDACTION:  # the old key is spent without effect
-                return e.evolve(**base, idempotency_key=new_idempotency_key(),
-                                key_rotations=e.key_rotations + 1, verify_first=False,
-                                next_attempt_at=0.0)
-            if kind is Kind.FAILED:
-                return e.evolve(**base, state=OutboxState.FAILED, error=out.message,
-                                next_attempt_at=0.0)
-            if kind is Kind.TRANSIENT:
-                n = e.polls + 1 if task.action == "poll" else e.attempts
-                delay = backoff(max(n, 1), base=opts.backoff_base, cap=opts.backoff_cap,
-                                rng=self.rng)
-                return e.evolve(**base, error=out.message, next_attempt_at=now + delay,
-                                verify_first=e.verify_first or out.respend)
-            # Refused before acting (429, 401/403) or never sent: nothing happened at Stripe.
-            message = out.message if kind is not Kind.NOT_SENT else e.error
-            if task.action == "poll":
-                return e.evolve(**base, error=message, next_attempt_at=0.0)
-            state = OutboxState.SENDING if task.prior_maybe_sent else OutboxState.QUEUED
-            return e.evolve(**base, state=state, maybe_sent=task.prior_maybe_sent,
-                            error=message, next_attempt_at=0.0)
-        return fn
+        return after_outcome(out, now, opts, self.rng)
 
     def _remember(self, entries: Any) -> None:
         for e in entries:

@@ -4,6 +4,10 @@ The queue is small (one row per session asked for), so rows hold the frozen
 :class:`~identity_desktop.outbox.store.OutboxEntry` values themselves. Updates are precise:
 a changed entry is ``dataChanged`` for its row only, a new one is inserted at its place in
 queue order, a vanished one is removed; :meth:`clear` (lock) is a reset.
+
+An entry handed off to an admin (``identity-desk redact export``) keeps its state and reads
+"Queued — handed off" while this vault waits on the admin's app to send it (its tooltip says
+so, and how to take it back); once Stripe has it the state reads as usual.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ STATE_TEXT = {OutboxState.QUEUED: "Queued", OutboxState.SENDING: "Sending",
               OutboxState.FAILED: "Failed", OutboxState.CANCELLED: "Cancelled"}
 STATE_COLOURS = {OutboxState.FAILED: QColor("#b3261e"), OutboxState.REDACTED: QColor("#2e7d32"),
                  OutboxState.CANCELLED: QColor("#757575")}
+HANDED_OFF_COLOUR = QColor("#757575")  # waiting on someone else's app
 
 EntryRole = Qt.ItemDataRole.UserRole + 1  # OutboxEntry
 SessionRole = Qt.ItemDataRole.UserRole + 2  # str
@@ -84,12 +89,16 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if column is QueueColumn.ERROR and e.error:
                 return e.error
+            if column is QueueColumn.STATE and e.awaits_admin:
+                return (f"Handed off to an admin on {fmt.local_time(int(e.handed_off_at))}: "
+                        "their app sends it, this one does not. If it was never sent, "
+                        "'identity-desk redact reclaim' takes it back.")
             if column is QueueColumn.STATE and e.next_attempt_at and e.state in (
                     OutboxState.SENDING, OutboxState.PROCESSING):
                 return f"Next attempt {fmt.local_time(int(e.next_attempt_at), seconds=True)}"
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column is QueueColumn.STATE:
-            return STATE_COLOURS.get(e.state)
+            return HANDED_OFF_COLOUR if e.awaits_admin else STATE_COLOURS.get(e.state)
         if role == Qt.ItemDataRole.TextAlignmentRole and column is QueueColumn.ATTEMPTS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == EntryRole:
@@ -159,6 +168,8 @@ def _display(e: OutboxEntry, column: QueueColumn) -> str:
         return e.session
     if column is QueueColumn.STATE:
         text = STATE_TEXT.get(e.state, str(e.state))
+        if e.awaits_admin:
+            return f"{text} — handed off"
         if e.state is OutboxState.SENDING and e.error:
             text += " (retrying)"
         return text

@@ -1,0 +1,96 @@
+"""The queue pane with entries handed off to an admin (``identity-desk redact export``), against
+the local fake Stripe server: they read "Queued — handed off", cannot be cancelled, "Sync now"
+sends none of them (and finishes), and once the admin's request is done a sync shows them
+redacted. Nothing sleeps: every wait is a bounded qtbot wait."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+
+from identity_desktop.index import F, RedactionState
+from identity_desktop.outbox import store
+from identity_desktop.outbox.store import OutboxState
+from identity_desktop.outbox.sync import SyncOptions
+from identity_desktop.stripe_api.client import build_client, store_key
+from identity_desktop.ui.extensions.redaction import RedactionFeature, install
+from identity_desktop.ui.models.queue_model import QueueColumn
+from tests.fake_stripe import FakeStripe
+from tests.ui.conftest import WAIT, demo_reports
+
+KEY = "rk_test_51HandoffUiTestsKey4Mn7Qw"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeStripe]:
+    with FakeStripe(api_keys={KEY}) as fake:
+        fake.add_reports(demo_reports())
+        yield fake
+
+
+def on_vault(window, qtbot, body) -> object:
+    result: list[object] = []
+    op = window.session.run(lambda desk, _ctx: result.append(body(desk)))
+    with qtbot.waitSignal(op.sig_finished, timeout=WAIT):
+        op.run_in_background()
+    return result[0] if result else None
+
+
+@pytest.fixture
+def feature(unlocked, server: FakeStripe, qtbot) -> RedactionFeature:
+    window = unlocked
+    window.context.api_base = server.base_url
+    on_vault(window, qtbot, lambda desk: store_key(desk.vault, KEY))
+    feature = install(window, use_system_network=False)
+    feature.controller.options = SyncOptions(poll_interval=0.02, poll_cap=0.1,
+                                             backoff_base=0.02, backoff_cap=0.2)
+    return feature
+
+
+def test_handed_off_entries_show_as_such_and_are_not_sent(feature: RedactionFeature, qtbot,
+                                                          server: FakeStripe) -> None:
+    window, pane, model = feature.window, feature.pane, feature.pane.model
+    index = window.session.index
+    assert index is not None
+    sessions = list(dict.fromkeys(index.summary(p)[F["session"]] for p in range(3)))
+
+    def queue_and_hand_off(desk) -> dict[str, str]:
+        store.queue_sessions(desk.vault, sessions)
+        return {e.session: e.idempotency_key for e in store.hand_off(desk.vault)}
+
+    keys = on_vault(window, qtbot, queue_and_hand_off)
+    assert isinstance(keys, dict) and set(keys) == set(sessions)
+    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
+        pane.reload()
+
+    def state_text(session: str, role=Qt.ItemDataRole.DisplayRole) -> str:
+        row = model.row_of(session)
+        assert row is not None
+        return model.index(row, QueueColumn.STATE).data(role)
+
+    assert {state_text(s) for s in sessions} == {"Queued — handed off"}
+    assert "redact reclaim" in state_text(sessions[0], Qt.ItemDataRole.ToolTipRole)
+    pane.select_sessions(sessions)
+    assert not pane.cancel_button.isEnabled()  # the admin may send them: not ours to cancel
+
+    # "Sync now" looks at the sessions, sends nothing, and finishes (it does not wait on them).
+    with qtbot.waitSignal(feature.controller.sig_finished, timeout=WAIT):
+        feature.sync_now()
+    assert not any(r.method == "POST" for r in server.requests)
+    assert not server.redact_effects
+    assert {state_text(s) for s in sessions} == {"Queued — handed off"}
+
+    # The admin's app sends them (with the exported keys) and Stripe finishes.
+    admin = build_client(KEY, server.base_url)
+    for s in sessions:
+        admin.v1.identity.verification_sessions.redact(s, options={"idempotency_key": keys[s]})
+        server.complete_redactions(s)
+    with qtbot.waitSignal(feature.controller.sig_finished, timeout=WAIT):
+        feature.sync_now()
+    qtbot.waitUntil(lambda: model.counts()[OutboxState.REDACTED] == len(sessions), timeout=WAIT)
+    assert {state_text(s) for s in sessions} == {"Redacted"}
+    assert {server.redact_effects[s] for s in sessions} == {1}
+    positions = [p for p in range(len(index)) if index.summary(p)[F["session"]] in sessions]
+    assert {index.redaction_state(p) for p in positions} == {RedactionState.REDACTED}
