@@ -382,11 +382,13 @@ def test_a_zeroed_page_is_reported_as_damage_not_a_crash(page: str, vault_path: 
                                                          template: dict[str, Any],
                                                          run: Callable[..., Any],
                                                          tmp_path: Path) -> None:
-    pages = vault_path.stat().st_size // 4096
+    with open(vault_path, "rb") as f:
+        size = int.from_bytes(f.read(18)[16:18], "big")  # SQLite's page size, from its header
+    pages = vault_path.stat().st_size // size
     index = {"second": 1, "middle": pages // 2, "last": pages - 1}[page]
     with open(vault_path, "r+b") as f:
-        f.seek(index * 4096)
-        f.write(bytes(4096))
+        f.seek(index * size)
+        f.write(bytes(size))
     before = digest(vault_path)
     damaged: list[str] = []  # what could not be read, each time as VaultTamperedError
     try:
