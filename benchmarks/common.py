@@ -119,6 +119,9 @@ def machine() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        info["git"] = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
+                                     capture_output=True, text=True, timeout=10).stdout.strip()
     with contextlib.suppress(OSError):
         info["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
                                    / 2**30, 1)

@@ -41,9 +41,10 @@ def markdown(results: dict[str, Any]) -> str:
     mach = results["machine"]
     out = [f"Machine: {mach['cores']} cores (`nproc`), {mach.get('cpu_model', '?')}, "
            f"{mach.get('memory_gib', '?')} GiB; Python {mach['python']}, SQLite "
-           f"{mach['sqlite']}; {mach['date']}. Load average at start "
-           f"{results.get('load_average_start')}, at end {results.get('load_average_end')} "
-           "(other work on the machine inflates wall times).", "",
+           f"{mach['sqlite']}; {mach['date']}; code at `{mach.get('git', '?')}`. Load "
+           f"average at start {results.get('load_average_start')}, at end "
+           f"{results.get('load_average_end')} (other work on the machine inflates wall "
+           "times).", "",
            "| Measure | Result | Goal | Met |", "|---|---|---|---|"]
     m = results["measures"]
     if "import" in m:
