@@ -23,9 +23,9 @@ in case a redaction is already under way there). Qt-free: the window wraps it in
 Handed-off entries (``redact export``: an admin's app sends them) are never sent from here while
 they are ``queued`` or ``sending``; they are *watched* instead: a GET of the session (no effect at
 Stripe), spaced like polls, that moves the entry to ``processing`` once the admin's request is
-accepted, or redacts the local copies and ends it ``redacted`` once it is done. A run does not
-wait for them: :meth:`SyncEngine.active` leaves them out, and :meth:`SyncEngine.run` looks at each
-once (the window's runs look at those due).
+accepted, or redacts the local copies and ends it ``redacted`` once it is done. Each run (each
+engine) looks at every one of them once, due or not, and does not wait for them after that:
+:meth:`SyncEngine.active` leaves them out once looked at.
 """
 
 from __future__ import annotations
@@ -121,22 +121,29 @@ class SyncEngine:
         self._entries: dict[str, OutboxEntry] = {}
         self._in_flight: dict[str, Task] = {}
         self._loaded_at = float("-inf")
+        self._look_now: set[str] = set()  # handed-off entries to look at once, schedule or not
         self._closed = False
 
     # ---- owner-thread API --------------------------------------------------------------
     def reload(self) -> None:
-        """Re-read the queue from the vault (after the user queued, cancelled or retried)."""
+        """Re-read the queue from the vault (after the user queued, cancelled or retried). The
+        first read also marks every handed-off entry for one look, due or not: each run (a
+        "Sync now", a ``sync``) checks on them once, and does not wait for them after that."""
+        first = self._loaded_at == float("-inf")
         self._entries = {e.session: e for e in list_entries(self.vault)
                          if e.state in ACTIVE_STATES}
         self._loaded_at = time.monotonic()
+        if first:
+            self._look_now = {s for s, e in self._entries.items() if e.awaits_admin}
 
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
 
     def active(self) -> list[OutboxEntry]:
-        """The entries this run works on, in queue order (not those awaiting an admin)."""
-        return [e for e in self._all() if not e.awaits_admin]
+        """The entries this run works on, in queue order: not those awaiting an admin, once
+        this run has looked at them."""
+        return [e for e in self._all() if not e.awaits_admin or e.session in self._look_now]
 
     def _all(self) -> list[OutboxEntry]:
         return sorted(self._entries.values(), key=lambda e: e.seq)
@@ -169,7 +176,8 @@ class SyncEngine:
         wait for)."""
         if self.paused is not None or self._stop.is_set():
             return None
-        times = [0.0 if only is not None else e.next_attempt_at
+        look = self._look_now
+        times = [0.0 if only is not None or s in look else e.next_attempt_at
                  for s, e in self._entries.items()
                  if s not in self._in_flight and (only is None or s in only)
                  and (polls if self._looked_at(e) else sends)]
@@ -186,9 +194,6 @@ class SyncEngine:
         if once:
             self._run_once(cancelled)
         else:
-            # One look at each handed-off entry; then only what this run can finish keeps it.
-            self._drive({s for s, e in self._entries.items() if e.awaits_admin}, cancelled,
-                        sends=False)
             while self.active() or self._in_flight:
                 if (cancelled and cancelled()) or self.paused is not None:
                     break
@@ -257,8 +262,8 @@ class SyncEngine:
             return
         now = self.clock()
         if only is None:
-            due = [e for e in self._all()
-                   if e.session not in self._in_flight and e.next_attempt_at <= now]
+            due = [e for e in self._all() if e.session not in self._in_flight
+                   and (e.next_attempt_at <= now or e.session in self._look_now)]
         else:  # an explicit pass (sync --once): each of these once, whatever its schedule
             due = [e for e in self._all() if e.session in only
                    and e.session not in self._in_flight]
@@ -291,6 +296,7 @@ class SyncEngine:
                 continue
             if only is not None:
                 only.discard(task.session)
+            self._look_now.discard(task.session)
             self._in_flight[task.session] = task
             self._submit(task)
         if written:

@@ -44,7 +44,9 @@ def feature(unlocked, server: FakeStripe, qtbot) -> RedactionFeature:
     window.context.api_base = server.base_url
     on_vault(window, qtbot, lambda desk: store_key(desk.vault, KEY))
     feature = install(window, use_system_network=False)
-    feature.controller.options = SyncOptions(poll_interval=0.02, poll_cap=0.1,
+    # Looks at a handed-off session are spaced like polls: far apart here, so the second
+    # "Sync now" below proves that each run looks once whatever the schedule says.
+    feature.controller.options = SyncOptions(poll_interval=60, poll_cap=120,
                                              backoff_base=0.02, backoff_cap=0.2)
     return feature
 
@@ -81,6 +83,10 @@ def test_handed_off_entries_show_as_such_and_are_not_sent(feature: RedactionFeat
     assert not any(r.method == "POST" for r in server.requests)
     assert not server.redact_effects
     assert {state_text(s) for s in sessions} == {"Queued — handed off"}
+    looks = [r.path.rsplit("/", 1)[-1] for r in server.requests
+             if r.method == "GET" and r.path.startswith("/v1/identity/verification_sessions/")]
+    assert sorted(looks) == sorted(sessions)
+    qtbot.waitUntil(lambda: not feature.controller.running, timeout=WAIT)
 
     # The admin's app sends them (with the exported keys) and Stripe finishes.
     admin = build_client(KEY, server.base_url)
