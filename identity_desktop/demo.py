@@ -117,7 +117,8 @@ def generate_reports(count: int, *, seed: int = 0, now: int | None = None) -> It
     ``now`` defaults to the current time, which moves ``created`` and expiry dates: pass it
     explicitly for reproducible output. Mix: ~70% document reports (60% of them with a selfie),
     ~20% id_number, ~5% document + id_number, ~5% verification_flow (document, id_number and
-    sometimes email/phone); ~25% have one failing check; ~1% arrive redacted.
+    sometimes email/phone); ~25% have one failing check; ~1% of sessions arrive redacted (every
+    report of such a session, as Stripe redacts whole sessions).
     """
     rng = random.Random(seed)
     rand = rng.random
@@ -149,7 +150,8 @@ def generate_reports(count: int, *, seed: int = 0, now: int | None = None) -> It
             (r >> 36) & 4095]
         created = now - int((i + rand()) * step)
         created_day = today - (now - created) // 86400
-        if i == 0 or (r >> 48) & 127 >= 6:  # ~5% of reports share the previous one's session
+        new_session = i == 0 or (r >> 48) & 127 >= 6
+        if new_session:  # ~5% of reports share the previous one's session
             session = "vs_" + token(sessions)
             sessions += 1
         kind = (r >> 55) % 100  # 0..99 drives the report type
@@ -256,7 +258,9 @@ def generate_reports(count: int, *, seed: int = 0, now: int | None = None) -> It
             for name in ("document", "id_number", "selfie", "email", "phone"):
                 if name not in report:
                     report[name] = None
-        if roll > 0.99:
+        if new_session:  # Stripe redacts a whole session: its other reports come redacted too
+            session_redacted = roll > 0.99
+        if session_redacted:
             report = redact_report(report)
         yield report
 

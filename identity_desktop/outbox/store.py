@@ -176,6 +176,16 @@ def get_entry(vault: Vault, session: str) -> OutboxEntry | None:
     return None if row is None else _decode(vault, row[0], lookup, row[1])
 
 
+def redacted_entries(vault: Vault, rows: Iterable[tuple[int, bytes, bytes]]) -> set[bytes]:
+    """Of these outbox rows ``(seq, lookup, entry)``, the look-ups (keyed hashes of the session
+    ids, as in ``reports.session_lookup``) whose entry is ``redacted``. The report upsert
+    (:mod:`identity_desktop.vault.batches`) reads the rows of its batch's sessions in one
+    statement and has only those decrypted here, to store new copies of a redacted session
+    redacted."""
+    return {lookup for seq, lookup, blob in rows
+            if _decode(vault, seq, lookup, blob).state is OutboxState.REDACTED}
+
+
 def redaction_states(vault: Vault) -> dict[str, RedactionState]:
     """Session id -> what the list shows; cancelled entries show as no redaction."""
     return {e.session: RedactionState(str(e.state)) for e in list_entries(vault)

@@ -6,6 +6,12 @@ Rules (whoever calls: import, fetch, sync, local redaction):
   "unchanged" and writes nothing. The same report twice in one batch: the later copy wins.
 - A report redacted in the vault stays redacted: an incoming unredacted copy is redacted before
   it is stored, so personal data never comes back.
+- So does a redacted *session*: an incoming unredacted report (one the vault has never held, or
+  a new copy of one it holds) is redacted before it is stored when its verification session is
+  already redacted, that is when the outbox entry of the session is ``redacted``, or another
+  report of the session is stored (or arrives in the same batch) redacted. Found by the one
+  statement that reads the batch's stored rows (over keyed hashes), decrypting only the rows
+  that match: none in the common import of new sessions.
 - A batch is one transaction, and what is already stored is read inside that transaction.
 
 Why two steps: :func:`prepare` does the Python work (serialise, summarise, hash, encrypt) as if
@@ -62,6 +68,10 @@ class Prepared:
     sealed_summaries: list[bytes]
     sealed_bodies: list[bytes]
     packed: list[_Packed] = field(default_factory=list)  # every item, ready to insert
+    # Sessions of the batch's unredacted reports, packed, for the stored-state query; and those
+    # of them that also arrive redacted here (their unredacted reports are redacted too).
+    ask_sessions: bytes = b""
+    redacted_here: frozenset[bytes] = frozenset()
 
 
 def prepare(vault: Vault, reports: Sequence[dict[str, Any]]) -> Prepared:
@@ -89,7 +99,20 @@ def prepare(vault: Vault, reports: Sequence[dict[str, Any]]) -> Prepared:
     # Packed here, on the preparing thread, so that the writer's thread holds the GIL as little
     # as possible: the common case (all new, no duplicates) then writes these as they are.
     out.packed = _pack(out, range(len(out.reports)))
+    _ask_sessions(out)
     return out
+
+
+def _ask_sessions(p: Prepared) -> None:
+    """Which sessions the writer must look up (see :func:`_redacted_sessions`), computed here on
+    the preparing thread."""
+    redacted = _REDACTED_COL
+    here = {s for s, summary in zip(p.sessions, p.summaries, strict=True)
+            if s is not None and summary[redacted]}
+    ask = {s for s, summary in zip(p.sessions, p.summaries, strict=True)
+           if s is not None and not summary[redacted]}
+    p.redacted_here = frozenset(here & ask)
+    p.ask_sessions = b"".join(ask - here)
 
 
 def _recompute(vault: Vault, p: Prepared, i: int, report: dict[str, Any]) -> None:
@@ -104,27 +127,78 @@ def _recompute(vault: Vault, p: Prepared, i: int, report: dict[str, Any]) -> Non
     p.sealed_bodies[i] = cipher.encrypt(body, b"B" + lookup)
 
 
+# One statement reads what a batch depends on (the writer thread gets the GIL back after each
+# statement, which costs up to a switch interval while the importing thread computes):
+#   0, lookup, digest, sealed summary -- the batch's reports already stored;
+#   1, lookup, session, sealed summary -- other stored reports of the batch's sessions;
+#   2, seq, session, sealed entry -- the outbox entries of the batch's sessions.
 _STORED_SQL = (
-    "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?2) "
-    "SELECT r.lookup, r.digest, r.summary FROM i "
-    f"JOIN reports r ON r.lookup = substr(?1, i.n * {_LOOKUP} + 1, {_LOOKUP})")
+    "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?2), "
+    "j(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM j WHERE n + 1 < ?4), "
+    f"b(k) AS (SELECT substr(?1, n * {_LOOKUP} + 1, {_LOOKUP}) FROM i), "
+    f"s(k) AS (SELECT substr(?3, n * {_LOOKUP} + 1, {_LOOKUP}) FROM j) "
+    "SELECT 0, r.lookup, r.digest, r.summary FROM b JOIN reports r ON r.lookup = b.k "
+    "UNION ALL SELECT 1, r.lookup, r.session_lookup, r.summary FROM s "
+    "JOIN reports r ON r.session_lookup = s.k WHERE r.lookup NOT IN b "
+    "UNION ALL SELECT 2, o.seq, o.lookup, o.entry FROM s JOIN outbox o ON o.lookup = s.k")
+
+_Row = tuple[int, Any, bytes, bytes]
 
 
-def _stored(vault: Vault, lookups: Sequence[bytes]) -> dict[bytes, tuple[bytes, bytes]]:
-    """lookup -> (digest, sealed summary) for the ``lookups`` already in the vault. One
-    statement over a packed blob: it runs inside SQLite, with the GIL released."""
-    if not lookups:
-        return {}
-    rows = vault.conn.execute(_STORED_SQL, (b"".join(lookups), len(lookups))).fetchall()
-    return {lookup: (digest, summary) for lookup, digest, summary in rows}
+def _stored(vault: Vault, p: Prepared) -> tuple[dict[bytes, tuple[bytes, bytes]], list[_Row]]:
+    """lookup -> (digest, sealed summary) for the batch's reports already in the vault, and the
+    rows about its sessions (kinds 1 and 2 above). One statement over packed blobs: it runs
+    inside SQLite, with the GIL released."""
+    if not p.lookups:
+        return {}, []
+    rows = vault.conn.execute(_STORED_SQL, (b"".join(p.lookups), len(p.lookups),
+                                            p.ask_sessions, len(p.ask_sessions) // _LOOKUP)
+                              ).fetchall()
+    stored = {lookup: (digest, summary) for kind, lookup, digest, summary in rows if kind == 0}
+    return stored, [row for row in rows if row[0] != 0] if len(stored) < len(rows) else []
+
+
+def _stored_redacted(vault: Vault, lookup: bytes, sealed_summary: bytes) -> bool:
+    return bool(orjson.loads(vault.decrypt("reports", sealed_summary,
+                                           b"S" + lookup))[_REDACTED_COL])
+
+
+def _redacted_sessions(vault: Vault, p: Prepared, old_redacted: set[bytes],
+                       rows: list[_Row]) -> set[bytes]:
+    """The sessions (keyed hashes) of this batch's unredacted reports that are redacted already
+    (see the module docstring): some report of theirs arrives (``p.redacted_here``) or is stored
+    (``old_redacted``: the batch's own; ``rows`` of kind 1: the others) redacted, or their outbox
+    entry (``rows`` of kind 2) is ``redacted``. Nothing to decrypt in the common case."""
+    found = set(p.redacted_here)
+    if old_redacted:
+        found.update(s for s, lookup in zip(p.sessions, p.lookups, strict=True)
+                     if s is not None and lookup in old_redacted)
+    entries: list[tuple[int, bytes, bytes]] = []
+    for kind, key, session, blob in rows:
+        if session in found:
+            continue
+        if kind == 2:
+            entries.append((key, session, blob))
+        elif _stored_redacted(vault, key, blob):
+            found.add(session)
+    if entries:
+        # Imported lazily: the outbox package imports this one (through vault.reports).
+        from identity_desktop.outbox.store import redacted_entries
+
+        found |= redacted_entries(vault, [e for e in entries if e[1] not in found])
+    return found
 
 
 def _settle(vault: Vault, p: Prepared) -> tuple[list[int] | None, UpsertResult]:
     """Which items to write (indices into ``p``, in row order; None: all of them, as packed)
     and the counts, given what is already stored."""
-    stored = _stored(vault, p.lookups)
+    stored, session_rows = _stored(vault, p)
+    old_redacted = {lookup for lookup, (_digest, sealed) in stored.items()
+                    if _stored_redacted(vault, lookup, sealed)}
+    sessions = _redacted_sessions(vault, p, old_redacted, session_rows) \
+        if old_redacted or session_rows or p.redacted_here else set()
     result = UpsertResult()
-    if not stored and len(set(p.lookups)) == len(p.lookups):
+    if not stored and not sessions and len(set(p.lookups)) == len(p.lookups):
         result.added = len(p.lookups)
         result.changed = list(p.summaries)
         return None, result
@@ -132,13 +206,12 @@ def _settle(vault: Vault, p: Prepared) -> tuple[list[int] | None, UpsertResult]:
     seen: dict[bytes, int] = {}
     for i, lookup in enumerate(p.lookups):
         old = stored.get(lookup) if stored else None
-        if old is not None:
-            old_summary = orjson.loads(vault.decrypt("reports", old[1], b"S" + lookup))
-            if old_summary[_REDACTED_COL] and not p.summaries[i][_REDACTED_COL]:
-                _recompute(vault, p, i, redact_report(p.reports[i]))
-            if old[0] == p.digests[i]:
-                result.unchanged += 1
-                continue
+        if not p.summaries[i][_REDACTED_COL] and (
+                lookup in old_redacted or p.sessions[i] in sessions):
+            _recompute(vault, p, i, redact_report(p.reports[i]))
+        if old is not None and old[0] == p.digests[i]:
+            result.unchanged += 1
+            continue
         slot = seen.get(lookup)
         if slot is not None:  # the same report twice in one batch: the later copy wins
             keep[slot] = i

@@ -5,7 +5,9 @@ Rules kept here, whoever calls (import, fetch, sync):
 - Upsert is keyed by the report id (through its keyed hash); the same content twice is
   "unchanged" and writes nothing.
 - A report redacted in the vault stays redacted: an incoming unredacted copy is redacted before
-  it is stored, so personal data never comes back.
+  it is stored, so personal data never comes back. The same holds for a report new to the
+  vault whose verification session is already redacted (its outbox entry says so, or another
+  of its reports is stored redacted).
 
 The upsert itself lives in :mod:`identity_desktop.vault.batches` (re-exported here), which also
 lets an import overlap writing one batch with preparing the next.
