@@ -27,10 +27,8 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -41,6 +39,7 @@ from identity_desktop.bundles import ExportCancelledError, export_reports, parse
 from identity_desktop.errors import BundleError, UsageError
 from identity_desktop.index import ReportFilter
 from identity_desktop.ui import format as fmt
+from identity_desktop.ui.dialogs.operation_status import OperationStatus
 from identity_desktop.ui.operations import VaultOp, user_message
 from identity_desktop.ui.panes.list_pane import ListPane
 from identity_desktop.ui.resources import icon
@@ -176,21 +175,11 @@ class ExportDialog(QDialog):
         out_form.addRow("Save as", out_row)
         layout.addLayout(out_form)
 
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setVisible(False)
-        self.progress_label = QLabel("", self)
-        self.progress_label.setObjectName("exportProgress")
-        self.summary_label = QLabel("", self)
-        self.summary_label.setObjectName("exportSummary")
-        self.summary_label.setWordWrap(True)
-        self.summary_label.setVisible(False)
-        self.error_label = QLabel("", self)
-        self.error_label.setObjectName("errorLabel")
-        self.error_label.setWordWrap(True)
-        self.error_label.setVisible(False)
-        for widget in (self.progress_bar, self.progress_label, self.summary_label,
-                       self.error_label):
-            layout.addWidget(widget)
+        self.status = OperationStatus("export", self)
+        layout.addWidget(self.status)
+        status = self.status  # its parts by their old names (callers and tests read them)
+        self.progress_bar, self.progress_label = status.progress_bar, status.progress_label
+        self.summary_label, self.error_label = status.summary_label, status.error_label
 
         self.buttons = QDialogButtonBox(self)
         self.export_button = self.buttons.addButton("Export",
@@ -221,8 +210,6 @@ class ExportDialog(QDialog):
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
         self.close_button.setVisible(not running)
-        self.progress_bar.setVisible(running)
-        self.progress_label.setVisible(running)
 
     def _mode_changed(self, *_args: object) -> None:
         by_key = self.recipients_radio.isChecked()
@@ -279,14 +266,6 @@ class ExportDialog(QDialog):
         dialog.open()  # window-modal, non-blocking; asks before replacing a file
 
     # ---- actions ------------------------------------------------------------------------
-    def _show_summary(self, text: str) -> None:
-        self.summary_label.setText(text)
-        self.summary_label.setVisible(bool(text))
-
-    def _show_error(self, text: str) -> None:
-        self.error_label.setText(text)
-        self.error_label.setVisible(True)
-
     def _key_material(self) -> tuple[list[str] | None, str | None]:
         if self.recipients_radio.isChecked():
             return parse_recipient_lines(self.recipients_edit.toPlainText()), None
@@ -309,24 +288,23 @@ class ExportDialog(QDialog):
         """Check everything, then export on the vault thread; None if nothing started."""
         if self.running or not self._session.is_unlocked:
             return None
-        self.error_label.setVisible(False)
-        self._show_summary("")
+        self.status.reset()
         try:
             recipients, passphrase = self._key_material()
         except RecipientLineError as exc:
-            self._show_error(str(exc))
+            self.status.show_error(str(exc))
             self._select_line(exc.line)
             return None
         except UsageError as exc:
-            self._show_error(str(exc))
+            self.status.show_error(str(exc))
             return None
         out = self.output()
         if out is None:
-            self._show_error("Choose where to save the bundle.")
+            self.status.show_error("Choose where to save the bundle.")
             return None
         ids = self.report_ids()
         if not ids:
-            self._show_error("Nothing to export: no report is in the list or selected.")
+            self.status.show_error("Nothing to export: no report is in the list or selected.")
             return None
         self.passphrase_edit.clear()  # from here only the op holds the passphrase
         self.confirm_edit.clear()
@@ -340,9 +318,7 @@ class ExportDialog(QDialog):
 
         op = self._session.run(body, parent=self, label="Exporting…")
         self.op = op
-        self.progress_bar.setRange(0, total)
-        self.progress_bar.setValue(0)
-        self.progress_label.setText(f"Encrypting {fmt.count(total)} reports…")
+        self.status.show_progress(0, total, f"Encrypting {fmt.count(total)} reports…")
         self._set_running(True)
         how = (f"{len(recipients)} recipient{'s' if len(recipients) != 1 else ''}"
                if recipients else "a passphrase")
@@ -356,26 +332,25 @@ class ExportDialog(QDialog):
         if self.op is not None:
             self.op.cancel()
             self.cancel_button.setEnabled(False)
-            self.progress_label.setText("Cancelling…")
+            self.status.set_progress_text("Cancelling…")
 
     def _on_progress(self, done: int, total: int, _text: str) -> None:
-        self.progress_bar.setValue(min(done, total))
-        self.progress_label.setText(f"Encrypted {fmt.count(done)} of {fmt.count(total)} "
-                                    "reports…")
+        self.status.show_progress(done, total, f"Encrypted {fmt.count(done)} of "
+                                  f"{fmt.count(total)} reports…")
 
     def _done(self, result: ExportResult, how: str) -> None:
-        self._show_summary(f"<b>Exported {fmt.count(result.count)} "
-                                   f"report{'s' if result.count != 1 else ''}</b> to "
-                                   f"{result.path.name}, encrypted to {how}.")
+        self.status.show_summary(f"<b>Exported {fmt.count(result.count)} "
+                                 f"report{'s' if result.count != 1 else ''}</b> to "
+                                 f"{result.path.name}, encrypted to {how}.")
         self._finish(result)
 
     def _failed(self, out: Path, exc: BaseException) -> None:
         if isinstance(exc, ExportCancelledError):
-            self._show_summary("<b>Export cancelled.</b> Nothing was written.")
+            self.status.show_summary("<b>Export cancelled.</b> Nothing was written.")
             self._finish(ExportResult(out, cancelled=True))
             return
         message = user_message(exc)
-        self._show_error(f"Export failed: {message}")
+        self.status.show_error(f"Export failed: {message}")
         self._finish(ExportResult(out, error=message))
 
     def _finish(self, result: ExportResult) -> None:
@@ -387,7 +362,7 @@ class ExportDialog(QDialog):
         if self.op is None:
             return
         self.op = None
-        self.progress_label.setText("")
+        self.status.hide_progress()
         self._set_running(False)
 
     def _on_locked(self) -> None:

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -33,6 +32,7 @@ from identity_desktop.stripe_api.client import key_status
 from identity_desktop.stripe_api.fetch import FetchFilters, FetchSummary
 from identity_desktop.stripe_api.retry import RetryPolicy, Sleeper
 from identity_desktop.ui import format as fmt
+from identity_desktop.ui.dialogs.operation_status import OperationStatus
 from identity_desktop.ui.fetch_worker import FetchWorker
 from identity_desktop.ui.operations import user_message
 from identity_desktop.ui.resources import icon
@@ -134,21 +134,11 @@ class FetchDialog(QDialog):
         hint.setObjectName("dialogHint")
         layout.addWidget(hint)
 
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setRange(0, 0)  # Stripe does not say how many there are
-        self.progress_bar.setVisible(False)
-        self.progress_label = QLabel("", self)
-        self.progress_label.setObjectName("fetchProgress")
-        self.summary_label = QLabel("", self)
-        self.summary_label.setObjectName("fetchSummary")
-        self.summary_label.setWordWrap(True)
-        self.error_label = QLabel("", self)
-        self.error_label.setObjectName("errorLabel")
-        self.error_label.setWordWrap(True)
-        self.error_label.setVisible(False)
-        for widget in (self.progress_bar, self.progress_label, self.summary_label,
-                       self.error_label):
-            layout.addWidget(widget)
+        self.status = OperationStatus("fetch", self)
+        layout.addWidget(self.status)
+        status = self.status  # its parts by their old names (callers and tests read them)
+        self.progress_bar, self.progress_label = status.progress_bar, status.progress_label
+        self.summary_label, self.error_label = status.summary_label, status.error_label
 
         self.buttons = QDialogButtonBox(self)
         self.fetch_button = self.buttons.addButton("Fetch", QDialogButtonBox.ButtonRole.ActionRole)
@@ -176,7 +166,6 @@ class FetchDialog(QDialog):
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
         self.close_button.setVisible(not running)
-        self.progress_bar.setVisible(running)
 
     def refresh_key(self) -> None:
         """Show which key a fetch would use (read on the vault thread: mode and mask only)."""
@@ -210,12 +199,12 @@ class FetchDialog(QDialog):
         try:
             filters = self.filters()
         except UsageError as exc:
-            self._show_error(str(exc))
+            self.status.show_error(str(exc))
             return
-        self.error_label.setVisible(False)
-        self.summary_label.setText("")
+        self.status.reset()
         self.summary = None
-        self.progress_label.setText("Connecting to Stripe…")
+        # Stripe does not say how many reports there are: a busy bar (total 0).
+        self.status.show_progress(0, 0, "Connecting to Stripe…")
         worker = FetchWorker(self._session, filters, api_base=self._api_base,
                              policy=self._policy, sleeper=self._sleeper)
         worker.sig_progress.connect(self._on_progress)
@@ -230,39 +219,35 @@ class FetchDialog(QDialog):
         if self.worker is not None and self._active:
             self.worker.cancel()
             self.cancel_button.setEnabled(False)
-            self.progress_label.setText(self.progress_label.text() + " — stopping after this "
-                                        "page…")
+            self.status.set_progress_text(self.status.progress_text() + " — stopping after "
+                                          "this page…")
 
     def _on_progress(self, summary: FetchSummary) -> None:
         text = f"Fetched {fmt.count(summary.fetched)} reports ({summary.pages} pages)"
         if summary.note:
             text += f" — {summary.note}"
-        self.progress_label.setText(text)
+        self.status.set_progress_text(text)
 
     def _on_finished(self, summary: FetchSummary) -> None:
         self.summary = summary
         self._active = False
         self._set_running(False)
-        self.progress_label.setText("")
+        self.status.hide_progress()
         line = summary.line().capitalize()
         if summary.cancelled:
-            self.summary_label.setText(f"<b>Fetch stopped.</b> {line}. Pages fetched so far "
-                                       "are kept; fetch again to resume.")
+            self.status.show_summary(f"<b>Fetch stopped.</b> {line}. Pages fetched so far "
+                                     "are kept; fetch again to resume.")
         else:
             extra = " (resumed an interrupted fetch)" if summary.resumed else ""
-            self.summary_label.setText(f"<b>Done.</b> {line}{extra}.")
+            self.status.show_summary(f"<b>Done.</b> {line}{extra}.")
         self.sig_finished.emit(summary)
 
     def _on_failed(self, exc: BaseException) -> None:
         self._active = False
         self._set_running(False)
-        self.progress_label.setText("")
-        self._show_error(user_message(exc))
+        self.status.hide_progress()
+        self.status.show_error(user_message(exc))
         self.sig_finished.emit(None)
-
-    def _show_error(self, text: str) -> None:
-        self.error_label.setText(text)
-        self.error_label.setVisible(True)
 
     def _on_locked(self) -> None:
         if self.worker is not None:
