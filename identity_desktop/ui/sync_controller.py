@@ -10,6 +10,10 @@ index (``session.apply_changes`` / ``apply_redaction_states``) and the queue pan
 
 Stopping (lock, offline, window closed) abandons the engine without touching the vault: entries
 caught mid-request stay ``sending`` and are resent with their key next time.
+
+A queue whose only active entries are handed off to an admin (``identity-desk redact export``)
+has nothing to send from here; without a key it cannot even be looked at, so a run ends at
+once with a note saying so, not with a "no key" failure that would pause the queue.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from identity_desktop.desk import Desk
-from identity_desktop.errors import IdentityDeskError
+from identity_desktop.errors import IdentityDeskError, StripeAccessError
 from identity_desktop.index import RedactionState
 from identity_desktop.outbox import store
 from identity_desktop.outbox.pacing import RateLimiter
@@ -101,9 +105,13 @@ class SyncController(QObject):
         api_base, options = self._api_base(), self.options
         wake = self._wake
 
-        def build(desk: Desk, _ctx: OpContext) -> SyncEngine | None:
-            if not store.list_entries(desk.vault, store.ACTIVE_STATES):
-                return None
+        def build(desk: Desk, _ctx: OpContext) -> SyncEngine | str:
+            active = store.list_entries(desk.vault, store.ACTIVE_STATES)
+            if not active:
+                return "Nothing to sync"
+            if all(e.awaits_admin for e in active) and not _has_key(desk):
+                return (f"Nothing to send: {len(active)} request(s) are handed off to an "
+                        "admin (with a Stripe API key, a sync here would follow them)")
             from identity_desktop.stripe_api.client import connect
 
             access = connect(desk.vault, api_base)  # reads the key: vault thread
@@ -147,14 +155,15 @@ class SyncController(QObject):
             self._schedule(0)
 
     # -- the run ----------------------------------------------------------------------------------
-    def _started(self, run_id: int, engine: SyncEngine | None) -> None:
+    def _started(self, run_id: int, engine: SyncEngine | str) -> None:
+        """``engine`` is a note instead when there is nothing to run."""
         if run_id != self._run_id:  # stopped (or locked) while it was starting
-            if engine is not None:
+            if isinstance(engine, SyncEngine):
                 engine.abandon()
             return
         self._starting = False
-        if engine is None:
-            self._finish(SyncStatus(False, "Nothing to sync"))
+        if isinstance(engine, str):
+            self._finish(SyncStatus(False, engine))
             return
         self._engine = engine
         self._status(SyncStatus(True, "Syncing…"))
@@ -263,6 +272,17 @@ class SyncController(QObject):
     def _finish(self, status: SyncStatus) -> None:
         self._status(status)
         self.sig_finished.emit(status)
+
+
+def _has_key(desk: Desk) -> bool:
+    """Vault thread: is there a key to sync with (``STRIPE_API_KEY`` or the vault's)?"""
+    from identity_desktop.stripe_api.client import resolve_key
+
+    try:
+        resolve_key(desk.vault)
+    except StripeAccessError:
+        return False
+    return True
 
 
 def _progress_text(r: PumpResult) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from identity_desktop.index import F, RedactionState
 from identity_desktop.outbox import store
@@ -17,6 +18,8 @@ from identity_desktop.outbox.sync import SyncOptions
 from identity_desktop.stripe_api.client import build_client, store_key
 from identity_desktop.ui.extensions.redaction import RedactionFeature, install
 from identity_desktop.ui.models.queue_model import QueueColumn
+from identity_desktop.ui.network import Reachability
+from identity_desktop.ui.sync_controller import SyncStatus
 from tests.fake_stripe import FakeStripe
 from tests.ui.conftest import WAIT, demo_reports
 
@@ -100,3 +103,69 @@ def test_handed_off_entries_show_as_such_and_are_not_sent(feature: RedactionFeat
     assert {server.redact_effects[s] for s in sessions} == {1}
     positions = [p for p in range(len(index)) if index.summary(p)[F["session"]] in sessions]
     assert {index.redaction_state(p) for p in positions} == {RedactionState.REDACTED}
+
+
+@pytest.fixture
+def keyless(unlocked, server: FakeStripe) -> RedactionFeature:
+    """A reviewer's window: Stripe is reachable but the vault holds no API key."""
+    unlocked.context.api_base = server.base_url
+    feature = install(unlocked, use_system_network=False)
+    feature.controller.options = SyncOptions(poll_interval=0.02, poll_cap=0.1,
+                                             backoff_base=0.02, backoff_cap=0.2)
+    return feature
+
+
+def sessions_of_rows(window, rows: range) -> list[str]:
+    index = window.session.index
+    assert index is not None
+    return list(dict.fromkeys(index.summary(p)[F["session"]] for p in rows))
+
+
+def test_handed_off_entries_without_a_key_start_no_sync_on_reconnect(
+        keyless: RedactionFeature, qtbot, server: FakeStripe) -> None:
+    feature, window = keyless, keyless.window
+    monitor, pane, notes = feature.monitor, feature.pane, []
+    feature.controller.sig_finished.connect(lambda status: notes.append(status.message))
+    handed = sessions_of_rows(window, range(3))
+
+    def queue_and_hand_off(desk) -> None:
+        store.queue_sessions(desk.vault, handed)
+        store.hand_off(desk.vault)
+
+    on_vault(window, qtbot, queue_and_hand_off)
+    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
+        pane.reload()
+    assert pane.model.counts()[OutboxState.QUEUED] == len(handed)
+    assert not monitor.active  # nothing for this laptop to send: no probing for it
+
+    # Offline, then back: the return is noticed (a forced probe), and nothing starts.
+    monitor.set_hint(Reachability.OFFLINE)
+    with qtbot.waitSignal(monitor.sig_came_online, timeout=WAIT):
+        monitor.set_hint(Reachability.ONLINE)
+        monitor.probe_now(force=True)
+    assert not feature.controller.running and notes == []
+    assert "key" not in window.status.currentMessage()
+
+    # "Sync now" says why there is nothing to do, without a "no key" alarm.
+    with qtbot.waitSignal(feature.controller.sig_finished, timeout=WAIT) as blocker:
+        assert feature.sync_now()
+    status: SyncStatus = blocker.args[0]
+    assert not status.paused and "no Stripe API key" not in status.message
+    assert status.message.startswith(f"Nothing to send: {len(handed)} request(s) are handed "
+                                     "off")
+    assert window.findChild(QMessageBox, "syncPausedBox") is None
+    assert not server.requests or not any(r.method == "POST" for r in server.requests)
+
+    # An entry this laptop must send still syncs on reconnect, and still says there is no key.
+    (own,) = sessions_of_rows(window, range(10, 11))
+    on_vault(window, qtbot, lambda desk: store.queue_sessions(desk.vault, [own]))
+    monitor.set_hint(Reachability.OFFLINE)
+    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
+        pane.reload()
+    assert monitor.active
+    with qtbot.waitSignal(feature.controller.sig_finished, timeout=WAIT) as blocker:
+        monitor.set_hint(Reachability.ONLINE)
+    status = blocker.args[0]
+    assert "no Stripe API key" in status.message
+    assert "no Stripe API key" in window.status.currentMessage()
+    assert not server.redact_effects

@@ -5,6 +5,11 @@ the network comes back, and queue counts in the status bar.
 Queueing always goes through a confirmation that says how many verification sessions it
 covers and that redaction is irreversible. Nothing is sent at that moment: the queue is sent
 by a sync (automatic on reconnect unless working offline, or "Sync now").
+
+Entries handed off to an admin (``identity-desk redact export``) are not this laptop's to
+send: on their own they neither make the app probe for the network nor start a sync on
+reconnect (a reviewer without a key would only get a "no key" note for them). "Sync now"
+still looks at them when there is a key.
 """
 
 from __future__ import annotations
@@ -180,7 +185,7 @@ class RedactionFeature(QObject):
 
     def _auto_sync(self) -> None:
         if not self.monitor.work_offline and self.session.is_unlocked \
-                and not self.controller.running:
+                and not self.controller.running and self._has_work():
             self._manual = False
             self.controller.start()
 
@@ -209,8 +214,14 @@ class RedactionFeature(QObject):
         self.pane.reload()
 
     # -- state -----------------------------------------------------------------------------------
-    def _on_counts(self, counts: dict[OutboxState, int]) -> None:
-        self.monitor.set_active(any(counts[s] for s in store.ACTIVE_STATES))
+    def _has_work(self) -> bool:
+        """Something for a sync from here: a request to send, or one Stripe is processing
+        (entries awaiting an admin's app do not count)."""
+        return any(e.state in store.ACTIVE_STATES and not e.awaits_admin
+                   for e in self.pane.model.entries())
+
+    def _on_counts(self, _counts: dict[OutboxState, int]) -> None:
+        self.monitor.set_active(self._has_work())
         self._update_status()
 
     def _update_actions(self) -> None:
