@@ -21,7 +21,7 @@ from identity_desktop.ui.models.queue_model import QueueColumn
 from identity_desktop.ui.network import Reachability
 from identity_desktop.ui.sync_controller import SyncStatus
 from tests.fake_stripe import FakeStripe
-from tests.ui.conftest import WAIT, demo_reports
+from tests.ui.conftest import WAIT, demo_reports, gone
 
 KEY = "rk_test_51HandoffUiTestsKey4Mn7Qw"
 
@@ -154,7 +154,7 @@ def test_handed_off_entries_without_a_key_start_no_sync_on_reconnect(
     assert status.message.startswith(f"Nothing to send: {len(handed)} request(s) are handed "
                                      "off")
     assert window.findChild(QMessageBox, "syncPausedBox") is None
-    assert not server.requests or not any(r.method == "POST" for r in server.requests)
+    assert not any(r.method == "POST" for r in server.requests)
 
     # An entry this laptop must send still syncs on reconnect, and still says there is no key.
     (own,) = sessions_of_rows(window, range(10, 11))
@@ -169,3 +169,98 @@ def test_handed_off_entries_without_a_key_start_no_sync_on_reconnect(
     assert "no Stripe API key" in status.message
     assert "no Stripe API key" in window.status.currentMessage()
     assert not server.redact_effects
+
+
+def answer(box: QMessageBox, text: str) -> None:
+    (button,) = [b for b in box.buttons() if b.text().replace("&", "") == text]
+    button.click()
+
+
+def test_reclaim_takes_back_handed_off_entries_after_a_confirmation(
+        feature: RedactionFeature, qtbot, server: FakeStripe) -> None:
+    window, pane, model = feature.window, feature.pane, feature.pane.model
+    handed = sessions_of_rows(window, range(3))
+    (own,) = sessions_of_rows(window, range(10, 11))
+
+    def queue_and_hand_off(desk) -> dict[str, str]:
+        store.queue_sessions(desk.vault, handed)
+        keys = {e.session: e.idempotency_key for e in store.hand_off(desk.vault)}
+        store.queue_sessions(desk.vault, [own])
+        return keys
+
+    keys = on_vault(window, qtbot, queue_and_hand_off)
+    assert isinstance(keys, dict) and set(keys) == set(handed)
+    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
+        pane.reload()
+    assert not pane.reclaim_button.isEnabled()  # nothing selected
+    pane.select_sessions([own])
+    assert not pane.reclaim_button.isEnabled() and pane.reclaim_selected() is None
+
+    # Two of the three handed-off entries (and the laptop's own one) are selected.
+    taken = handed[:2]
+    pane.select_sessions([*taken, own])
+    assert pane.reclaim_button.isEnabled()
+    pane.reclaim_button.click()
+    box = pane.reclaim_box
+    assert box is not None and box.isVisible()
+    assert box.text() == "Take back 2 redaction requests handed off to another machine?"
+    info = box.informativeText()
+    assert "this laptop sends them itself" in info
+    assert "Only do this if the other machine did not send them" in info
+    assert box.defaultButton() is box.escapeButton()  # Cancel: reclaiming is deliberate
+    answer(box, "Cancel")
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=WAIT)
+    assert all(model.entry(model.row_of(s)).handed_off for s in handed)
+
+    pane.select_sessions([*taken, own])
+    box = pane.reclaim_selected()
+    assert box is not None
+    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT), \
+            qtbot.waitSignal(pane.sig_message, timeout=WAIT) as note:
+        answer(box, "Reclaim")
+    assert note.args == ["Took back 2 redaction request(s): this laptop sends them at the "
+                         "next sync"]
+    for s in taken:
+        row = model.row_of(s)
+        assert row is not None
+        assert model.index(row, QueueColumn.STATE).data() == "Queued"
+        assert model.entry(row).idempotency_key == keys[s]  # the key it was exported with
+    row = model.row_of(handed[2])
+    assert row is not None
+    assert model.index(row, QueueColumn.STATE).data() == "Queued — handed off"
+    pane.select_sessions(taken)
+    assert pane.cancel_button.isEnabled() and not pane.reclaim_button.isEnabled()
+    assert not any(r.method == "POST" for r in server.requests)  # nothing sent by itself
+
+    # The next sync sends the reclaimed two (with their keys) and the own one, not the third.
+    feature.controller.options = SyncOptions(poll_interval=0.02, poll_cap=0.1,
+                                             backoff_base=0.02, backoff_cap=0.2)
+    with qtbot.waitSignal(feature.controller.sig_finished, timeout=WAIT):
+        feature.sync_now()
+    posts = {r.path.split("/")[-2]: r.idempotency_key for r in server.requests
+             if r.method == "POST"}
+    assert set(posts) == {*taken, own}
+    assert all(posts[s] == keys[s] for s in taken)
+    assert {server.redact_effects[s] for s in (*taken, own)} == {1}
+    assert server.redact_effects[handed[2]] == 0
+    row = model.row_of(handed[2])
+    assert row is not None and model.entry(row).awaits_admin
+
+
+def test_locking_closes_an_open_reclaim_confirmation(keyless: RedactionFeature, qtbot) -> None:
+    window, pane = keyless.window, keyless.pane
+    handed = sessions_of_rows(window, range(2))
+
+    def queue_and_hand_off(desk) -> None:
+        store.queue_sessions(desk.vault, handed)
+        store.hand_off(desk.vault)
+
+    on_vault(window, qtbot, queue_and_hand_off)
+    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
+        pane.reload()
+    pane.select_sessions(handed)
+    box = pane.reclaim_selected()
+    assert box is not None and box.text().startswith("Take back 2 redaction requests")
+    window.session.lock()
+    qtbot.waitUntil(lambda: gone(box), timeout=WAIT)
+    assert pane.reclaim_box is None and not pane.reclaim_button.isEnabled()

@@ -7,7 +7,8 @@ queue order, a vanished one is removed; :meth:`clear` (lock) is a reset.
 
 An entry handed off to an admin (``identity-desk redact export``) keeps its state and reads
 "Queued — handed off" while this vault waits on the admin's app to send it (its tooltip says
-so, and how to take it back); once Stripe has it the state reads as usual.
+so, and how to take it back: Reclaim… in the queue pane); once Stripe has it the state reads
+as usual.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class QueueModel(QAbstractTableModel):
             if column is QueueColumn.STATE and e.awaits_admin:
                 return (f"Handed off to an admin on {fmt.local_time(int(e.handed_off_at))}: "
                         "their app sends it, this one does not. If it was never sent, "
-                        "'identity-desk redact reclaim' takes it back.")
+                        "Reclaim… (or 'identity-desk redact reclaim') takes it back.")
             if column is QueueColumn.STATE and e.next_attempt_at and e.state in (
                     OutboxState.SENDING, OutboxState.PROCESSING):
                 return f"Next attempt {fmt.local_time(int(e.next_attempt_at), seconds=True)}"

@@ -1,14 +1,23 @@
 """The redaction queue pane (a dock): every outbox entry with its state, attempts, last error
-and times; Retry (failed entries, with a new key), Cancel (entries never sent) and Sync now.
+and times; Retry (failed entries, with a new key), Cancel (entries never sent), Reclaim…
+(entries handed off to an admin, taken back after a confirmation) and Sync now.
 
 It reads and edits the queue only through ``session.run`` ops, follows the sync controller's
 entry updates, and clears itself when the vault locks.
+
+Reclaim is the window's ``identity-desk redact reclaim``: the entry's hand-off mark is cleared
+and this laptop sends it at the next sync, with the idempotency key it was exported with. It
+is only right when the other machine did not send it, which the app cannot know; hence the
+confirmation, and the default button is Cancel. Entries already accepted at Stripe (or that
+moved on while the box was open) are left as they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -16,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableView,
     QToolButton,
@@ -71,11 +81,19 @@ class QueuePane(QWidget):
         self.cancel_button = QPushButton("Cancel request", self)
         self.cancel_button.setToolTip("Cancel the selected entries that were never sent")
         self.cancel_button.clicked.connect(self.cancel_selected)
+        self.reclaim_button = QPushButton("Reclaim…", self)
+        self.reclaim_button.setObjectName("reclaimButton")
+        self.reclaim_button.setToolTip("Take back the selected entries handed off to an admin "
+                                       "(identity-desk redact export): this laptop then sends "
+                                       "them. Only if the admin did not send them.")
+        self.reclaim_button.clicked.connect(self.reclaim_selected)
+        self.reclaim_box: QMessageBox | None = None
         self.sync_button = QToolButton(self)
         self.sync_button.setDefaultAction(sync_action)
         self.sync_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         row.addWidget(self.status_label, 1)
-        for widget in (self.retry_button, self.cancel_button, self.sync_button):
+        for widget in (self.retry_button, self.cancel_button, self.reclaim_button,
+                       self.sync_button):
             row.addWidget(widget)
         layout.addLayout(row)
 
@@ -141,15 +159,64 @@ class QueuePane(QWidget):
             self._edit(lambda desk: store.cancel(desk.vault, sessions),
                        f"Cancelled {len(sessions)} redaction request(s)")
 
-    def _edit(self, change: Callable[[Desk], object], note: str) -> None:
-        def body(desk: Desk, _ctx: OpContext) -> QueueSnapshot:
-            change(desk)
-            return snapshot(desk)
+    def reclaim_selected(self) -> QMessageBox | None:
+        """Ask, then take back the selected entries that wait on an admin's app."""
+        sessions = [e.session for e in self.selected_entries() if e.awaits_admin]
+        if not sessions or not self._session.is_unlocked:
+            return None
+        n = len(sessions)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Reclaim redaction requests",
+                          f"Take back {n} redaction request{'' if n == 1 else 's'} handed off "
+                          "to another machine?", parent=self)
+        box.setObjectName("reclaimBox")
+        box.setInformativeText(
+            f"{'It was' if n == 1 else 'They were'} exported with \u201cidentity-desk redact "
+            "export\u201d for an admin's app to send. Reclaiming means this laptop sends "
+            f"{'it' if n == 1 else 'them'} itself, at the next sync.\n\n"
+            "Only do this if the other machine did not send "
+            f"{'it' if n == 1 else 'them'} (the file was never imported, or was lost): ask the "
+            "admin first. The original idempotency key is kept, so Stripe ignores a repeat "
+            "of a request the other machine sent within the last 24 hours; after that, a "
+            "send from here would be a second request.")
+        confirm = box.addButton("Reclaim", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(
+            lambda button: self._reclaim(sessions) if button is confirm else None)
+        self.reclaim_box = box
+        box.open()
+        return box
 
-        def done(snap: QueueSnapshot) -> None:
+    def _reclaim(self, sessions: list[str]) -> None:
+        if not self._session.is_unlocked:
+            return
+
+        def change(desk: Desk) -> tuple[int, int]:
+            # Re-read: a sync may have seen the admin's request accepted while the box was open.
+            still = [s for s in sessions
+                     if (e := store.get_entry(desk.vault, s)) is not None and e.awaits_admin]
+            taken = store.reclaim(desk.vault, still) if still else []
+            return len(taken), len(sessions) - len(taken)
+
+        def note(counts: tuple[int, int]) -> str:
+            taken, left = counts
+            text = (f"Took back {taken} redaction request(s): this laptop sends them at the "
+                    "next sync")
+            return text + (f"; {left} had moved on and were left as they are" if left else "")
+
+        self._edit(change, note)
+
+    def _edit(self, change: Callable[[Desk], Any], note: str | Callable[[Any], str]) -> None:
+        def body(desk: Desk, _ctx: OpContext) -> tuple[Any, QueueSnapshot]:
+            return change(desk), snapshot(desk)
+
+        def done(result: tuple[Any, QueueSnapshot]) -> None:
+            value, snap = result
             self.show_snapshot(snap)
             self._controller.reload()
-            self.sig_message.emit(note)
+            self.sig_message.emit(note if isinstance(note, str) else note(value))
 
         op = self._session.run(body, parent=self, label="Updating the redaction queue…")
         op.success(done).run_in_background()
@@ -159,6 +226,7 @@ class QueuePane(QWidget):
         selected = self.selected_entries() if self._session.is_unlocked else []
         self.retry_button.setEnabled(any(e.state is OutboxState.FAILED for e in selected))
         self.cancel_button.setEnabled(any(e.cancellable for e in selected))
+        self.reclaim_button.setEnabled(any(e.awaits_admin for e in selected))
 
     def _on_status(self, status: SyncStatus) -> None:
         self.status_label.setText(status.message)
@@ -168,6 +236,9 @@ class QueuePane(QWidget):
             self.status_label.setText(text)
 
     def _on_locked(self) -> None:
+        if self.reclaim_box is not None and shiboken6.isValid(self.reclaim_box):
+            self.reclaim_box.close()  # an answer given after the lock would have no vault
+        self.reclaim_box = None
         self.model.clear()
         self.status_label.setText("")
         self._update_buttons()
