@@ -1,7 +1,8 @@
 """The queue pane with entries handed off to an admin (``identity-desk redact export``), against
 the local fake Stripe server: they read "Queued — handed off", cannot be cancelled, "Sync now"
 sends none of them (and finishes), and once the admin's request is done a sync shows them
-redacted. Nothing sleeps: every wait is a bounded qtbot wait."""
+redacted. Without a key they start no sync on reconnect; Reclaim… takes them back after a
+confirmation. Nothing sleeps: every wait is a bounded qtbot wait."""
 
 from __future__ import annotations
 
@@ -54,21 +55,53 @@ def feature(unlocked, server: FakeStripe, qtbot) -> RedactionFeature:
     return feature
 
 
+FAST = SyncOptions(poll_interval=0.02, poll_cap=0.1, backoff_base=0.02, backoff_cap=0.2)
+
+
+@pytest.fixture
+def keyless(unlocked, server: FakeStripe) -> RedactionFeature:
+    """A reviewer's window: Stripe is reachable but the vault holds no API key."""
+    unlocked.context.api_base = server.base_url
+    feature = install(unlocked, use_system_network=False)
+    feature.controller.options = FAST
+    return feature
+
+
+def sessions_of_rows(window, rows: range) -> list[str]:
+    index = window.session.index
+    assert index is not None
+    return list(dict.fromkeys(index.summary(p)[F["session"]] for p in rows))
+
+
+def hand_off(feature: RedactionFeature, qtbot, sessions: list[str],
+             own: list[str] | None = None) -> dict[str, str]:
+    """Queue ``sessions`` and hand them off (as 'redact export' does), queue ``own`` after
+    that (this laptop's to send), and show the queue; returns the handed-off keys."""
+    def body(desk) -> dict[str, str]:
+        store.queue_sessions(desk.vault, sessions)
+        keys = {e.session: e.idempotency_key for e in store.hand_off(desk.vault)}
+        store.queue_sessions(desk.vault, own or [])
+        return keys
+
+    keys = on_vault(feature.window, qtbot, body)
+    assert isinstance(keys, dict) and set(keys) == set(sessions)
+    with qtbot.waitSignal(feature.pane.sig_reloaded, timeout=WAIT):
+        feature.pane.reload()
+    return keys
+
+
+def answer(box: QMessageBox, text: str) -> None:
+    (button,) = [b for b in box.buttons() if b.text().replace("&", "") == text]
+    button.click()
+
+
 def test_handed_off_entries_show_as_such_and_are_not_sent(feature: RedactionFeature, qtbot,
                                                           server: FakeStripe) -> None:
     window, pane, model = feature.window, feature.pane, feature.pane.model
     index = window.session.index
     assert index is not None
-    sessions = list(dict.fromkeys(index.summary(p)[F["session"]] for p in range(3)))
-
-    def queue_and_hand_off(desk) -> dict[str, str]:
-        store.queue_sessions(desk.vault, sessions)
-        return {e.session: e.idempotency_key for e in store.hand_off(desk.vault)}
-
-    keys = on_vault(window, qtbot, queue_and_hand_off)
-    assert isinstance(keys, dict) and set(keys) == set(sessions)
-    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
-        pane.reload()
+    sessions = sessions_of_rows(window, range(3))
+    keys = hand_off(feature, qtbot, sessions)
 
     def state_text(session: str, role=Qt.ItemDataRole.DisplayRole) -> str:
         row = model.row_of(session)
@@ -105,36 +138,13 @@ def test_handed_off_entries_show_as_such_and_are_not_sent(feature: RedactionFeat
     assert {index.redaction_state(p) for p in positions} == {RedactionState.REDACTED}
 
 
-@pytest.fixture
-def keyless(unlocked, server: FakeStripe) -> RedactionFeature:
-    """A reviewer's window: Stripe is reachable but the vault holds no API key."""
-    unlocked.context.api_base = server.base_url
-    feature = install(unlocked, use_system_network=False)
-    feature.controller.options = SyncOptions(poll_interval=0.02, poll_cap=0.1,
-                                             backoff_base=0.02, backoff_cap=0.2)
-    return feature
-
-
-def sessions_of_rows(window, rows: range) -> list[str]:
-    index = window.session.index
-    assert index is not None
-    return list(dict.fromkeys(index.summary(p)[F["session"]] for p in rows))
-
-
 def test_handed_off_entries_without_a_key_start_no_sync_on_reconnect(
         keyless: RedactionFeature, qtbot, server: FakeStripe) -> None:
     feature, window = keyless, keyless.window
     monitor, pane, notes = feature.monitor, feature.pane, []
     feature.controller.sig_finished.connect(lambda status: notes.append(status.message))
     handed = sessions_of_rows(window, range(3))
-
-    def queue_and_hand_off(desk) -> None:
-        store.queue_sessions(desk.vault, handed)
-        store.hand_off(desk.vault)
-
-    on_vault(window, qtbot, queue_and_hand_off)
-    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
-        pane.reload()
+    hand_off(feature, qtbot, handed)
     assert pane.model.counts()[OutboxState.QUEUED] == len(handed)
     assert not monitor.active  # nothing for this laptop to send: no probing for it
 
@@ -171,27 +181,12 @@ def test_handed_off_entries_without_a_key_start_no_sync_on_reconnect(
     assert not server.redact_effects
 
 
-def answer(box: QMessageBox, text: str) -> None:
-    (button,) = [b for b in box.buttons() if b.text().replace("&", "") == text]
-    button.click()
-
-
 def test_reclaim_takes_back_handed_off_entries_after_a_confirmation(
         feature: RedactionFeature, qtbot, server: FakeStripe) -> None:
     window, pane, model = feature.window, feature.pane, feature.pane.model
     handed = sessions_of_rows(window, range(3))
     (own,) = sessions_of_rows(window, range(10, 11))
-
-    def queue_and_hand_off(desk) -> dict[str, str]:
-        store.queue_sessions(desk.vault, handed)
-        keys = {e.session: e.idempotency_key for e in store.hand_off(desk.vault)}
-        store.queue_sessions(desk.vault, [own])
-        return keys
-
-    keys = on_vault(window, qtbot, queue_and_hand_off)
-    assert isinstance(keys, dict) and set(keys) == set(handed)
-    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
-        pane.reload()
+    keys = hand_off(feature, qtbot, handed, own=[own])
     assert not pane.reclaim_button.isEnabled()  # nothing selected
     pane.select_sessions([own])
     assert not pane.reclaim_button.isEnabled() and pane.reclaim_selected() is None
@@ -233,8 +228,7 @@ def test_reclaim_takes_back_handed_off_entries_after_a_confirmation(
     assert not any(r.method == "POST" for r in server.requests)  # nothing sent by itself
 
     # The next sync sends the reclaimed two (with their keys) and the own one, not the third.
-    feature.controller.options = SyncOptions(poll_interval=0.02, poll_cap=0.1,
-                                             backoff_base=0.02, backoff_cap=0.2)
+    feature.controller.options = FAST
     with qtbot.waitSignal(feature.controller.sig_finished, timeout=WAIT):
         feature.sync_now()
     posts = {r.path.split("/")[-2]: r.idempotency_key for r in server.requests
@@ -250,14 +244,7 @@ def test_reclaim_takes_back_handed_off_entries_after_a_confirmation(
 def test_locking_closes_an_open_reclaim_confirmation(keyless: RedactionFeature, qtbot) -> None:
     window, pane = keyless.window, keyless.pane
     handed = sessions_of_rows(window, range(2))
-
-    def queue_and_hand_off(desk) -> None:
-        store.queue_sessions(desk.vault, handed)
-        store.hand_off(desk.vault)
-
-    on_vault(window, qtbot, queue_and_hand_off)
-    with qtbot.waitSignal(pane.sig_reloaded, timeout=WAIT):
-        pane.reload()
+    hand_off(keyless, qtbot, handed)
     pane.select_sessions(handed)
     box = pane.reclaim_selected()
     assert box is not None and box.text().startswith("Take back 2 redaction requests")

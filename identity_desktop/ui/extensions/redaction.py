@@ -24,6 +24,7 @@ from identity_desktop.desk import Desk
 from identity_desktop.index import F, RedactionState
 from identity_desktop.outbox import store
 from identity_desktop.outbox.store import OutboxState
+from identity_desktop.ui.dialogs.confirm import ask_to_confirm
 from identity_desktop.ui.network import NetworkMonitor, Reachability
 from identity_desktop.ui.operations import OpContext
 from identity_desktop.ui.panes.queue_pane import QueuePane, QueueSnapshot, snapshot
@@ -130,28 +131,21 @@ class RedactionFeature(QObject):
             self.window.status.show_note("Nothing to queue: " + "; ".join(notes), 8000)
             return None
         count = len(new)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Request redaction",
-                          f"Request redaction of {count} verification session"
-                          f"{'' if count == 1 else 's'}?", parent=self.window)
-        box.setObjectName("confirmRedactionBox")
         reports = len(positions) - without
-        box.setInformativeText(
-            f"This covers {reports} selected report{'' if reports == 1 else 's'}"
+        sessions = list(new)
+        box = ask_to_confirm(
+            self.window, title="Request redaction", object_name="confirmRedactionBox",
+            text=f"Request redaction of {count} verification session"
+                 f"{'' if count == 1 else 's'}?",
+            details=f"This covers {reports} selected report{'' if reports == 1 else 's'}"
             + (f" ({'; '.join(notes)})" if notes else "") + ".\n\n"
             "Redaction is irreversible: once sent, Stripe permanently replaces the personal "
             "data of each session and of all its reports with \u201c[redacted]\u201d, and so "
             "will this vault. The request is sent at the next sync; until then it can be "
-            "cancelled in the redaction queue.")
-        confirm = box.addButton("Request redaction", QMessageBox.ButtonRole.DestructiveRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(cancel)
-        box.setEscapeButton(cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        sessions = list(new)
-        box.buttonClicked.connect(
-            lambda button: self._queue(sessions) if button is confirm else None)
+            "cancelled in the redaction queue.",
+            confirm="Request redaction", role=QMessageBox.ButtonRole.DestructiveRole,
+            on_confirm=lambda: self._queue(sessions))
         self.confirm_box = box
-        box.open()
         return box
 
     def _queue(self, sessions: list[str]) -> None:

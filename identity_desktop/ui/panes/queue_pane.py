@@ -37,6 +37,7 @@ from identity_desktop.desk import Desk
 from identity_desktop.index import RedactionState
 from identity_desktop.outbox import store
 from identity_desktop.outbox.store import OutboxEntry, OutboxState
+from identity_desktop.ui.dialogs.confirm import ask_to_confirm
 from identity_desktop.ui.models.queue_model import QueueColumn, QueueModel
 from identity_desktop.ui.operations import OpContext
 from identity_desktop.ui.session import Session
@@ -165,29 +166,20 @@ class QueuePane(QWidget):
         if not sessions or not self._session.is_unlocked:
             return None
         n = len(sessions)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Reclaim redaction requests",
-                          f"Take back {n} redaction request{'' if n == 1 else 's'} handed off "
-                          "to another machine?", parent=self)
-        box.setObjectName("reclaimBox")
-        box.setInformativeText(
-            f"{'It was' if n == 1 else 'They were'} exported with \u201cidentity-desk redact "
-            "export\u201d for an admin's app to send. Reclaiming means this laptop sends "
-            f"{'it' if n == 1 else 'them'} itself, at the next sync.\n\n"
-            "Only do this if the other machine did not send "
-            f"{'it' if n == 1 else 'them'} (the file was never imported, or was lost): ask the "
-            "admin first. The original idempotency key is kept, so Stripe ignores a repeat "
-            "of a request the other machine sent within the last 24 hours; after that, a "
-            "send from here would be a second request.")
-        confirm = box.addButton("Reclaim", QMessageBox.ButtonRole.AcceptRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(cancel)
-        box.setEscapeButton(cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.buttonClicked.connect(
-            lambda button: self._reclaim(sessions) if button is confirm else None)
-        self.reclaim_box = box
-        box.open()
-        return box
+        it = "it" if n == 1 else "them"
+        self.reclaim_box = ask_to_confirm(
+            self, title="Reclaim redaction requests", object_name="reclaimBox",
+            text=f"Take back {n} redaction request{'' if n == 1 else 's'} handed off to "
+                 "another machine?",
+            details=f"{'It was' if n == 1 else 'They were'} exported with \u201cidentity-desk "
+            "redact export\u201d for an admin's app to send. Reclaiming means this laptop "
+            f"sends {it} itself, at the next sync.\n\nOnly do this if the other machine did "
+            f"not send {it} (the file was never imported, or was lost): ask the admin first. "
+            "The original idempotency key is kept, so Stripe ignores a repeat of a request "
+            "the other machine sent within the last 24 hours; after that, a send from here "
+            "would be a second request.",
+            confirm="Reclaim", on_confirm=lambda: self._reclaim(sessions))
+        return self.reclaim_box
 
     def _reclaim(self, sessions: list[str]) -> None:
         if not self._session.is_unlocked:
