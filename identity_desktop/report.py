@@ -405,6 +405,12 @@ def search_text(view: ReportView) -> str:
     return "\x1f".join(p for p in parts if p).lower()
 
 
+# Every top-level key that validate_report() and summarize() read. An importer may hand them a
+# dict of just these keys (decoded without the rest of the report) and must get the same
+# answers: tests/core/test_report.py checks it. Add a key here when either function reads one.
+HEAD_FIELDS = ("id", "object", "created", "livemode", "type", "verification_session",
+               "client_reference_id", *CHECK_NAMES)
+
 SUMMARY_FIELDS = ("id", "created", "type", "overall_status", "name", "document_type",
                   "issuing_country", "issued", "expires", "session", "client_reference_id",
                   "livemode", "redacted", "expires_day")

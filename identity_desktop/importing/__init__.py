@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from identity_desktop.importing.importer import ImportSummary, import_files
-from identity_desktop.importing.readers import Rejected, SourceRecord, read_records
+from identity_desktop.importing.readers import Rejected, read_records
 
-__all__ = ["ImportSummary", "Rejected", "SourceRecord", "import_files", "read_records"]
+__all__ = ["ImportSummary", "Rejected", "import_files", "read_records"]

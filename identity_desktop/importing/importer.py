@@ -24,7 +24,7 @@ from typing import Any
 from identity_desktop.errors import IdentityDeskError
 from identity_desktop.gc_pause import gc_paused
 from identity_desktop.importing.readers import Rejected, read_records
-from identity_desktop.vault.batches import BatchWriter, UpsertResult, prepare
+from identity_desktop.vault.batches import BatchWriter, ReportRecord, UpsertResult, prepare
 from identity_desktop.vault.store import Vault
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def _import_files(
             log.info("import: file %d of %d refused: %d invalid record(s)", number,
                      len(paths), len(parsed.rejected))
             continue
-        _store_file(vault, [r.report for r in parsed.records], outcome, summary,
+        _store_file(vault, parsed.records, outcome, summary,
                     progress=progress, cancelled=cancelled)
         # Counts only: file names and record contents may be personal data.
         log.info("import: file %d of %d: %d added, %d updated, %d unchanged, %d rejected%s",
@@ -174,7 +174,7 @@ def _import_files(
     return summary
 
 
-def _store_file(vault: Vault, reports: list[dict[str, Any]], outcome: FileOutcome,
+def _store_file(vault: Vault, reports: list[ReportRecord], outcome: FileOutcome,
                 summary: ImportSummary, *, progress: Progress | None,
                 cancelled: Cancelled | None) -> None:
     """Write one file's reports batch by batch. While batch N is written (on the writer's

@@ -14,8 +14,8 @@ Rules (whoever calls: import, fetch, sync, local redaction):
   that match: none in the common import of new sessions.
 - A batch is one transaction, and what is already stored is read inside that transaction.
 
-Why two steps: :func:`prepare` does the Python work (serialise, summarise, hash, encrypt) as if
-every report were new and touches no database; :func:`write` then, inside ``BEGIN IMMEDIATE``,
+Why two steps: :func:`prepare` does the Python work (hash, encrypt, pack) as if every report
+were new and touches no database; :func:`write` then, inside ``BEGIN IMMEDIATE``,
 reads which of the batch's reports are already stored, settles those few, and inserts everything
 with one ``INSERT ... SELECT`` per table over a packed blob. That statement runs entirely inside
 SQLite, which releases the GIL while it works, so :class:`BatchWriter` can run it on a helper
@@ -26,20 +26,23 @@ row and crawl while the other thread computes.)
 
 from __future__ import annotations
 
-import sqlite3
+import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
 from identity_desktop.report import SUMMARY_FIELDS, redact_report, summarize
+from identity_desktop.vault.crypto import NONCE_SIZE
+from identity_desktop.vault.packing import LOOKUP, Packed, insert, pack, sealed_size
 from identity_desktop.vault.store import Vault
 
+_ID_COL = SUMMARY_FIELDS.index("id")
+_SESSION_COL = SUMMARY_FIELDS.index("session")
 _REDACTED_COL = SUMMARY_FIELDS.index("redacted")
-_LOOKUP = 16  # bytes in a keyed look-up hash and in a content digest
-_PACK_LIMIT = 32 * 1024 * 1024  # bytes per INSERT statement, far below SQLite's 1e9 limit
 
 
 @dataclass
@@ -56,51 +59,103 @@ class UpsertResult:
         self.changed.extend(other.changed)
 
 
+class ReportRecord(NamedTuple):
+    """A report as the vault takes it: its JSON (stored as the body, byte for byte) and its
+    summary (``report.summarize`` of that JSON). The importer makes these without building the
+    report's dict (``importing.records``); everyone else with :meth:`of`."""
+
+    body: bytes | msgspec.Raw
+    summary: list[Any]
+
+    @classmethod
+    def of(cls, report: Mapping[str, Any]) -> ReportRecord:
+        return cls(orjson.dumps(report), summarize(report))
+
+
+_load_lenient = msgspec.json.Decoder().decode
+
+
+def load_body(body: bytes) -> dict[str, Any]:
+    """A stored body back as a dict. Bodies are what the import's parser (msgspec) accepted,
+    which is a little more than orjson reads (numbers beyond a double's range, in fields the
+    app never looks at), hence the second chance."""
+    try:
+        report: dict[str, Any] = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        report = _load_lenient(body)
+    return report
+
+
 @dataclass
 class Prepared:
     """One batch, every report computed as if it were new (parallel lists, one item each)."""
 
-    reports: list[dict[str, Any]]
+    bodies: list[bytes | msgspec.Raw]
     lookups: list[bytes]
     sessions: list[bytes | None]
     digests: list[bytes]
     summaries: list[list[Any]]
-    sealed_summaries: list[bytes]
-    sealed_bodies: list[bytes]
-    packed: list[_Packed] = field(default_factory=list)  # every item, ready to insert
+    # Slices of the packed chunks (or new bytes once an item is redone by _recompute).
+    sealed_summaries: list[bytes | memoryview]
+    sealed_bodies: list[bytes | memoryview]
+    packed: list[Packed] = field(default_factory=list)  # every item, ready to insert
     # Sessions of the batch's unredacted reports, packed, for the stored-state query; and those
     # of them that also arrive redacted here (their unredacted reports are redacted too).
     ask_sessions: bytes = b""
     redacted_here: frozenset[bytes] = frozenset()
 
 
-def prepare(vault: Vault, reports: Sequence[dict[str, Any]]) -> Prepared:
-    """Serialise, summarise, hash and encrypt ``reports`` (already validated). Pure CPU work: no
-    database access, so it may run while a :class:`BatchWriter` writes the previous batch."""
+def prepare(vault: Vault, records: Sequence[ReportRecord]) -> Prepared:
+    """Hash and encrypt ``records`` (already validated). Pure CPU work: no database access, so
+    it may run while a :class:`BatchWriter` writes the previous batch."""
     cipher = vault.cipher
     lookup_of, digest_of = cipher.lookup, cipher.digest
     dumps = orjson.dumps
-    out = Prepared(list(reports), [], [], [], [], [], [])
-    summary_plain: list[tuple[bytes, bytes]] = []
-    body_plain: list[tuple[bytes, bytes]] = []
-    for report in out.reports:
-        lookup = lookup_of(b"report", report["id"])
-        body = dumps(report)
-        summary = summarize(report)
-        session = report.get("verification_session")
+    out = Prepared([], [], [], [], [], [], [])
+    summary_plain: list[bytes] = []
+    for body, summary in records:
+        lookup = lookup_of(b"report", summary[_ID_COL])
+        session = summary[_SESSION_COL]  # "" when the report has none
+        out.bodies.append(body)
         out.lookups.append(lookup)
-        out.sessions.append(lookup_of(b"session", session) if isinstance(session, str) else None)
+        out.sessions.append(lookup_of(b"session", session) if session else None)
         out.digests.append(digest_of(body))
         out.summaries.append(summary)
-        summary_plain.append((dumps(summary), b"S" + lookup))
-        body_plain.append((body, b"B" + lookup))
-    out.sealed_summaries = cipher.encrypt_many(summary_plain)
-    out.sealed_bodies = cipher.encrypt_many(body_plain)
-    # Packed here, on the preparing thread, so that the writer's thread holds the GIL as little
-    # as possible: the common case (all new, no duplicates) then writes these as they are.
-    out.packed = _pack(out, range(len(out.reports)))
+        summary_plain.append(dumps(summary))
+    # Sealed straight into the packed rows, here on the preparing thread, so that the writer's
+    # thread holds the GIL as little as possible: the common case (all new, no duplicates)
+    # then writes these as they are. Nonces are drawn from the OS once per batch (one call per
+    # record was a tenth of an import, and each call also hands the GIL to the writer).
+    count = len(out.bodies)
+    nonces = os.urandom(2 * NONCE_SIZE * count)
+    seal, lookups, bodies = cipher.seal_into, out.lookups, out.bodies
+    sealed_summaries: list[bytes | memoryview] = [b""] * count
+    sealed_bodies: list[bytes | memoryview] = [b""] * count
+
+    def fill(i: int, summary_slot: memoryview, body_slot: memoryview) -> None:
+        at = 2 * NONCE_SIZE * i
+        seal(nonces[at:at + NONCE_SIZE], summary_plain[i], b"S" + lookups[i], summary_slot)
+        seal(nonces[at + NONCE_SIZE:at + 2 * NONCE_SIZE], bodies[i], b"B" + lookups[i],
+             body_slot)
+        sealed_summaries[i] = summary_slot
+        sealed_bodies[i] = body_slot
+
+    out.packed = pack(range(count), lookups, out.digests, out.sessions,
+                      [sealed_size(len(plain)) for plain in summary_plain],
+                      [sealed_size(len(body)) for body in bodies], fill)
+    out.sealed_summaries, out.sealed_bodies = sealed_summaries, sealed_bodies
     _ask_sessions(out)
     return out
+
+
+def _repack(p: Prepared, items: Sequence[int]) -> list[Packed]:
+    """Some of a prepared batch's items, packed again from their ciphertexts."""
+    def fill(i: int, summary_slot: memoryview, body_slot: memoryview) -> None:
+        summary_slot[:] = p.sealed_summaries[i]
+        body_slot[:] = p.sealed_bodies[i]
+
+    return pack(items, p.lookups, p.digests, p.sessions, [len(s) for s in p.sealed_summaries],
+                [len(b) for b in p.sealed_bodies], fill)
 
 
 def _ask_sessions(p: Prepared) -> None:
@@ -120,7 +175,7 @@ def _recompute(vault: Vault, p: Prepared, i: int, report: dict[str, Any]) -> Non
     cipher = vault.cipher
     lookup = p.lookups[i]
     body = orjson.dumps(report)
-    p.reports[i] = report
+    p.bodies[i] = body
     p.digests[i] = cipher.digest(body)
     p.summaries[i] = summarize(report)
     p.sealed_summaries[i] = cipher.encrypt(orjson.dumps(p.summaries[i]), b"S" + lookup)
@@ -135,8 +190,8 @@ def _recompute(vault: Vault, p: Prepared, i: int, report: dict[str, Any]) -> Non
 _STORED_SQL = (
     "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?2), "
     "j(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM j WHERE n + 1 < ?4), "
-    f"b(k) AS (SELECT substr(?1, n * {_LOOKUP} + 1, {_LOOKUP}) FROM i), "
-    f"s(k) AS (SELECT substr(?3, n * {_LOOKUP} + 1, {_LOOKUP}) FROM j) "
+    f"b(k) AS (SELECT substr(?1, n * {LOOKUP} + 1, {LOOKUP}) FROM i), "
+    f"s(k) AS (SELECT substr(?3, n * {LOOKUP} + 1, {LOOKUP}) FROM j) "
     "SELECT 0, r.lookup, r.digest, r.summary FROM b JOIN reports r ON r.lookup = b.k "
     "UNION ALL SELECT 1, r.lookup, r.session_lookup, r.summary FROM s "
     "JOIN reports r ON r.session_lookup = s.k WHERE r.lookup NOT IN b "
@@ -152,7 +207,7 @@ def _stored(vault: Vault, p: Prepared) -> tuple[dict[bytes, tuple[bytes, bytes]]
     if not p.lookups:
         return {}, []
     rows = vault.conn.execute(_STORED_SQL, (b"".join(p.lookups), len(p.lookups),
-                                            p.ask_sessions, len(p.ask_sessions) // _LOOKUP)
+                                            p.ask_sessions, len(p.ask_sessions) // LOOKUP)
                               ).fetchall()
     stored = {lookup: (digest, summary) for kind, lookup, digest, summary in rows if kind == 0}
     return stored, [row for row in rows if row[0] != 0] if len(stored) < len(rows) else []
@@ -208,7 +263,7 @@ def _settle(vault: Vault, p: Prepared) -> tuple[list[int] | None, UpsertResult]:
         old = stored.get(lookup) if stored else None
         if not p.summaries[i][_REDACTED_COL] and (
                 lookup in old_redacted or p.sessions[i] in sessions):
-            _recompute(vault, p, i, redact_report(p.reports[i]))
+            _recompute(vault, p, i, redact_report(load_body(p.bodies[i])))
         if old is not None and old[0] == p.digests[i]:
             result.unchanged += 1
             continue
@@ -227,105 +282,20 @@ def _settle(vault: Vault, p: Prepared) -> tuple[list[int] | None, UpsertResult]:
     return keep, result
 
 
-_REPORTS_SQL = (
-    "INSERT INTO reports(lookup, session_lookup, digest, summary) "
-    "SELECT substr(?1, o, 16), CASE WHEN s THEN substr(?1, o + 32, 16) END, "
-    "substr(?1, o + 16, 16), substr(?1, o + 32 + s, n) FROM ("
-    "SELECT key AS k, json_extract(value, '$[0]') AS o, json_extract(value, '$[1]') AS s, "
-    "json_extract(value, '$[2]') AS n FROM json_each(?2)) WHERE true ORDER BY k "
-    "ON CONFLICT(lookup) DO UPDATE SET session_lookup = excluded.session_lookup, "
-    "digest = excluded.digest, summary = excluded.summary")
-_BODIES_SQL = (
-    "INSERT INTO bodies(lookup, body) "
-    "SELECT substr(?1, o, 16), substr(?1, o + 16, n) FROM ("
-    "SELECT key AS k, json_extract(value, '$[0]') AS o, json_extract(value, '$[1]') AS n "
-    "FROM json_each(?2)) WHERE true ORDER BY k "
-    "ON CONFLICT(lookup) DO UPDATE SET body = excluded.body")
-
-
-@dataclass
-class _Packed:
-    """Rows for one ``INSERT ... SELECT`` per table: each row's fields concatenated into one
-    blob, located by a JSON list of offsets (SQLite's substr is 1-based)."""
-
-    reports: bytes
-    report_offsets: bytes
-    bodies: bytes
-    body_offsets: bytes
-
-
-def _pack(p: Prepared, items: Iterable[int]) -> list[_Packed]:
-    """The given items, a few megabytes per statement."""
-    out: list[_Packed] = []
-    parts: list[bytes] = []
-    offsets: list[tuple[int, int, int]] = []
-    body_parts: list[bytes] = []
-    body_offsets: list[tuple[int, int]] = []
-    pos = body_pos = 1
-    for i in items:
-        session, sealed, body = p.sessions[i], p.sealed_summaries[i], p.sealed_bodies[i]
-        parts += (p.lookups[i], p.digests[i], session or b"", sealed)
-        offsets.append((pos, _LOOKUP if session else 0, len(sealed)))
-        pos += 2 * _LOOKUP + (_LOOKUP if session else 0) + len(sealed)
-        body_parts += (p.lookups[i], body)
-        body_offsets.append((body_pos, len(body)))
-        body_pos += _LOOKUP + len(body)
-        if max(pos, body_pos) >= _PACK_LIMIT:
-            out.append(_Packed(b"".join(parts), orjson.dumps(offsets), b"".join(body_parts),
-                               orjson.dumps(body_offsets)))
-            parts, offsets, body_parts, body_offsets = [], [], [], []
-            pos = body_pos = 1
-    if offsets:
-        out.append(_Packed(b"".join(parts), orjson.dumps(offsets), b"".join(body_parts),
-                           orjson.dumps(body_offsets)))
-    return out
-
-
-def _insert_packed(vault: Vault, packed: Sequence[_Packed]) -> None:
-    conn = vault.conn
-    for chunk in packed:
-        conn.execute(_REPORTS_SQL, (chunk.reports, chunk.report_offsets))
-        conn.execute(_BODIES_SQL, (chunk.bodies, chunk.body_offsets))
-
-
-def _insert_rows(vault: Vault, p: Prepared, keep: Iterable[int]) -> None:
-    """Row by row, for an SQLite built without its JSON functions (all current builds have them:
-    they are part of the core since 3.38)."""
-    conn = vault.conn
-    conn.executemany(
-        "INSERT INTO reports(lookup, session_lookup, digest, summary) VALUES (?,?,?,?) "
-        "ON CONFLICT(lookup) DO UPDATE SET session_lookup = excluded.session_lookup, "
-        "digest = excluded.digest, summary = excluded.summary",
-        [(p.lookups[i], p.sessions[i], p.digests[i], p.sealed_summaries[i]) for i in keep])
-    conn.executemany(
-        "INSERT INTO bodies(lookup, body) VALUES (?, ?) "
-        "ON CONFLICT(lookup) DO UPDATE SET body = excluded.body",
-        [(p.lookups[i], p.sealed_bodies[i]) for i in keep])
-
-
-def _has_json(vault: Vault) -> bool:
-    try:
-        vault.conn.execute("SELECT json_extract('[1]', '$[0]') FROM json_each('[]')").fetchall()
-    except sqlite3.OperationalError:
-        return False
-    return True
-
-
 def write(vault: Vault, p: Prepared) -> UpsertResult:
     """Store a prepared batch in one transaction; returns what changed."""
     with vault.transaction():
         keep, result = _settle(vault, p)
-        if keep is None or keep:
-            if not _has_json(vault):
-                _insert_rows(vault, p, range(len(p.reports)) if keep is None else keep)
-            else:
-                _insert_packed(vault, p.packed if keep is None else _pack(p, keep))
+        if keep is None:
+            insert(vault.conn, p.packed)
+        elif keep:
+            insert(vault.conn, _repack(p, keep))
     return result
 
 
-def upsert_reports(vault: Vault, reports: Sequence[dict[str, Any]]) -> UpsertResult:
+def upsert_reports(vault: Vault, reports: Sequence[Mapping[str, Any]]) -> UpsertResult:
     """Store ``reports`` (already validated) in one transaction."""
-    return write(vault, prepare(vault, reports))
+    return write(vault, prepare(vault, [ReportRecord.of(report) for report in reports]))
 
 
 class BatchWriter:

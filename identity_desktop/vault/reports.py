@@ -22,7 +22,7 @@ import orjson
 
 from identity_desktop.gc_pause import gc_paused
 from identity_desktop.report import redact_report
-from identity_desktop.vault.batches import UpsertResult, upsert_reports
+from identity_desktop.vault.batches import UpsertResult, load_body, upsert_reports
 from identity_desktop.vault.crypto import InvalidTag
 from identity_desktop.vault.store import Vault
 
@@ -74,7 +74,7 @@ def iter_reports(vault: Vault, report_ids: Iterable[str] | None = None
         for lookup, blob in conn.execute(
                 "SELECT b.lookup, b.body FROM reports r JOIN bodies b USING(lookup) "
                 "ORDER BY r.seq"):
-            yield orjson.loads(vault.decrypt("bodies", blob, b"B" + lookup))
+            yield load_body(vault.decrypt("bodies", blob, b"B" + lookup))
         return
     for report_id in report_ids:
         report = get_report(vault, report_id)
@@ -87,8 +87,7 @@ def get_report(vault: Vault, report_id: str) -> dict[str, Any] | None:
     row = vault.conn.execute("SELECT body FROM bodies WHERE lookup = ?", (lookup,)).fetchone()
     if row is None:
         return None
-    report: dict[str, Any] = orjson.loads(vault.decrypt("bodies", row[0], b"B" + lookup))
-    return report
+    return load_body(vault.decrypt("bodies", row[0], b"B" + lookup))
 
 
 def report_count(vault: Vault) -> int:
@@ -103,7 +102,7 @@ def reports_for_session(vault: Vault, session_id: str) -> list[dict[str, Any]]:
         row = vault.conn.execute("SELECT body FROM bodies WHERE lookup = ?",
                                  (report_lookup,)).fetchone()
         if row is not None:
-            out.append(orjson.loads(vault.decrypt("bodies", row[0], b"B" + report_lookup)))
+            out.append(load_body(vault.decrypt("bodies", row[0], b"B" + report_lookup)))
     return out
 
 
