@@ -26,6 +26,7 @@ row and crawl while the other thread computes.)
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -72,17 +73,15 @@ class ReportRecord(NamedTuple):
         return cls(orjson.dumps(report), summarize(report))
 
 
-_load_lenient = msgspec.json.Decoder().decode
-
-
 def load_body(body: bytes) -> dict[str, Any]:
-    """A stored body back as a dict. Bodies are what the import's parser (msgspec) accepted,
-    which is a little more than orjson reads (numbers beyond a double's range, in fields the
-    app never looks at), hence the second chance."""
+    """A stored body back as a dict. Bodies are what the importer's parser (msgspec) accepted,
+    which is a little more than orjson reads: msgspec skips the fields the app does not use
+    without converting their numbers, so a number beyond a double's range (``1e400``) there is
+    stored as sent. The standard library reads those (as ``inf``), hence the second chance."""
     try:
         report: dict[str, Any] = orjson.loads(body)
     except orjson.JSONDecodeError:
-        report = _load_lenient(body)
+        report = json.loads(body)
     return report
 
 
