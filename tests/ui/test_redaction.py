@@ -276,3 +276,24 @@ def test_locking_mid_sync_loses_nothing(feature: RedactionFeature, qtbot, server
         feature.sync_now()
     assert set(states(feature.pane.model).values()) == {OutboxState.REDACTED}
     assert {server.redact_effects[s] for s in sessions} == {1}
+
+
+def test_locking_closes_an_open_redaction_confirmation(feature: RedactionFeature, qtbot,
+                                                       server: FakeStripe) -> None:
+    from tests.ui.conftest import gone, unlock
+
+    window, model = feature.window, feature.pane.model
+    select_rows(window, [0, 1])
+    box = feature.request_for_selection()
+    assert box is not None and box.isVisible()
+    (confirm,) = [b for b in box.buttons() if b.text().replace("&", "") == "Request redaction"]
+    window.lock_action.trigger()  # Ctrl+L; the idle lock goes through the same session.lock
+    assert not box.isVisible() and feature.confirm_box is None  # closed with the vault
+    confirm.click()  # a click that still reaches the closing box has no vault to act on
+    qtbot.waitUntil(lambda: gone(box), timeout=WAIT)
+    assert window.findChild(QMessageBox, "errorBox") is None
+
+    with qtbot.waitSignal(feature.pane.sig_reloaded, timeout=WAIT):
+        unlock(window, qtbot)
+    assert model.rowCount() == 0  # nothing was queued
+    assert sum(server.redact_effects.values()) == 0

@@ -86,7 +86,7 @@ class RedactionFeature(QObject):
     def _wire(self) -> None:
         w, s = self.window, self.session
         s.sig_unlocked.connect(self._update_actions)
-        s.sig_locked.connect(self._update_actions)
+        s.sig_locked.connect(self._on_locked)
         s.sig_changed.connect(lambda _changes: self._update_actions())
         w.list_pane.sig_selection_changed.connect(lambda _p: self._update_actions())
         w.list_pane.sig_current_changed.connect(lambda _p: self._update_actions())
@@ -134,7 +134,8 @@ class RedactionFeature(QObject):
         reports = len(positions) - without
         sessions = list(new)
         box = ask_to_confirm(
-            self.window, title="Request redaction", object_name="confirmRedactionBox",
+            self.window, session=self.session, title="Request redaction",
+            object_name="confirmRedactionBox",
             text=f"Request redaction of {count} verification session"
                  f"{'' if count == 1 else 's'}?",
             details=f"This covers {reports} selected report{'' if reports == 1 else 's'}"
@@ -217,6 +218,10 @@ class RedactionFeature(QObject):
     def _on_counts(self, _counts: dict[OutboxState, int]) -> None:
         self.monitor.set_active(self._has_work())
         self._update_status()
+
+    def _on_locked(self) -> None:
+        self.confirm_box = None  # ask_to_confirm closes it: its answer would have no vault
+        self._update_actions()
 
     def _update_actions(self) -> None:
         unlocked = self.session.is_unlocked

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -168,7 +167,8 @@ class QueuePane(QWidget):
         n = len(sessions)
         it = "it" if n == 1 else "them"
         self.reclaim_box = ask_to_confirm(
-            self, title="Reclaim redaction requests", object_name="reclaimBox",
+            self, session=self._session, title="Reclaim redaction requests",
+            object_name="reclaimBox",
             text=f"Take back {n} redaction request{'' if n == 1 else 's'} handed off to "
                  "another machine?",
             details=f"{'It was' if n == 1 else 'They were'} exported with \u201cidentity-desk "
@@ -228,9 +228,7 @@ class QueuePane(QWidget):
             self.status_label.setText(text)
 
     def _on_locked(self) -> None:
-        if self.reclaim_box is not None and shiboken6.isValid(self.reclaim_box):
-            self.reclaim_box.close()  # an answer given after the lock would have no vault
-        self.reclaim_box = None
+        self.reclaim_box = None  # ask_to_confirm closes it: its answer would have no vault
         self.model.clear()
         self.status_label.setText("")
         self._update_buttons()
