@@ -26,16 +26,30 @@ def session_states(vault: Vault) -> dict[str, RedactionState]:
 
 
 class Desk:
-    def __init__(self, vault: Vault) -> None:
+    """``build_index=False`` leaves the list index until something reads :attr:`index` (the
+    CLI's import never does: building it would decrypt every summary of a large vault first,
+    and fold every imported one in afterwards, for nothing)."""
+
+    def __init__(self, vault: Vault, *, build_index: bool = True) -> None:
         self.vault = vault
-        self.index = ReportIndex(iter_summaries(vault))
+        self._index: ReportIndex | None = None
+        if build_index:
+            self._build_index()
+
+    def _build_index(self) -> ReportIndex:
+        self._index = ReportIndex(iter_summaries(self.vault))
         self.refresh_redaction_states()
+        return self._index
+
+    @property
+    def index(self) -> ReportIndex:
+        return self._index if self._index is not None else self._build_index()
 
     @classmethod
-    def open(cls, path: Path, passphrase: str) -> Desk:
+    def open(cls, path: Path, passphrase: str, *, build_index: bool = True) -> Desk:
         vault = Vault.open(path, passphrase)
         try:
-            return cls(vault)
+            return cls(vault, build_index=build_index)
         except BaseException:
             # A damaged record found while building the index: do not leave the keys in
             # memory and the file open behind the error.
@@ -54,11 +68,15 @@ class Desk:
         return cls(vault)
 
     def refresh_redaction_states(self) -> list[int]:
-        return self.index.set_session_states(session_states(self.vault))
+        if self._index is None:
+            return []  # read with everything else when the index is built
+        return self._index.set_session_states(session_states(self.vault))
 
     def apply_changes(self, summaries: Sequence[Sequence[Any]]) -> tuple[list[int], list[int]]:
         """Bring the index up to date after the vault changed; returns (added, changed) rows."""
-        return self.index.upsert(summaries)
+        if self._index is None:
+            return [], []  # built from the vault, changes included, when first read
+        return self._index.upsert(summaries)
 
     def import_files(self, paths: Sequence[Path | str], *, skip_invalid: bool = False,
                      progress: Progress | None = None, cancelled: Cancelled | None = None,
@@ -82,4 +100,4 @@ class Desk:
 
     def lock(self) -> None:
         self.vault.lock()
-        self.index = ReportIndex()
+        self._index = ReportIndex()

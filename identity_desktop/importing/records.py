@@ -19,7 +19,7 @@ not UTF-8 or not valid JSON, an element that is not an object or whose check is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import msgspec
 import orjson
@@ -28,26 +28,26 @@ from identity_desktop.report import HEAD_FIELDS, summarize, validate_report
 from identity_desktop.vault.batches import ReportRecord
 
 
-class _Head(msgspec.Struct):
-    """The fields of ``HEAD_FIELDS``; UNSET marks a key the record does not have (validation
-    tells a missing ``object`` or ``livemode`` from a null one). A check that is not an
-    object or null fails decoding and takes the plain path, which names it."""
+class _Head(TypedDict, total=False):
+    """The fields of ``HEAD_FIELDS``, decoded into a dict that holds just the keys the record
+    has (validation tells a missing ``object`` or ``livemode`` from a null one). A check that
+    is not an object or null fails decoding and takes the plain path, which names it."""
 
-    id: Any = msgspec.UNSET
-    object: Any = msgspec.UNSET
-    created: Any = msgspec.UNSET
-    livemode: Any = msgspec.UNSET
-    type: Any = msgspec.UNSET
-    verification_session: Any = msgspec.UNSET
-    client_reference_id: Any = msgspec.UNSET
-    document: dict[str, Any] | None = None
-    id_number: dict[str, Any] | None = None
-    selfie: dict[str, Any] | None = None
-    email: dict[str, Any] | None = None
-    phone: dict[str, Any] | None = None
+    id: Any
+    object: Any
+    created: Any
+    livemode: Any
+    type: Any
+    verification_session: Any
+    client_reference_id: Any
+    document: dict[str, Any] | None
+    id_number: dict[str, Any] | None
+    selfie: dict[str, Any] | None
+    email: dict[str, Any] | None
+    phone: dict[str, Any] | None
 
 
-assert _Head.__struct_fields__ == HEAD_FIELDS, "report.HEAD_FIELDS and _Head must agree"
+assert tuple(_Head.__annotations__) == HEAD_FIELDS, "report.HEAD_FIELDS and _Head must agree"
 
 
 class _ListObject(msgspec.Struct):
@@ -58,8 +58,6 @@ class _ListObject(msgspec.Struct):
 _decode_head = msgspec.json.Decoder(_Head).decode
 _decode_list_object = msgspec.json.Decoder(_ListObject).decode
 _decode_array = msgspec.json.Decoder(list[msgspec.Raw]).decode
-_UNSET = msgspec.UNSET
-_astuple = msgspec.structs.astuple
 # Whitespace between tokens: line breaks and tabs anywhere (one memchr each: milliseconds for
 # 100 MB), or the spaces of Python's default separators near the start (a multi-byte search of
 # a whole file takes ~0.1 s). Either may also sit inside a string, which only costs a needless
@@ -106,12 +104,10 @@ def decode(raw: bytes | msgspec.Raw, plain: Callable[[bytes], Any] = orjson.load
         head = _decode_head(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return decode_object(plain(bytes(raw)))  # plain() raises on JSON it cannot read
-    fields = {name: value for name, value in zip(HEAD_FIELDS, _astuple(head), strict=True)
-              if value is not _UNSET}
-    reason = validate_report(fields)
+    reason = validate_report(head)
     if reason is not None:
         return Decoded(None, reason)
-    return Decoded(ReportRecord(raw, summarize(fields)), None)
+    return Decoded(ReportRecord(raw, summarize(head)), None)
 
 
 def decode_object(obj: object) -> Decoded:

@@ -108,26 +108,21 @@ def prepare(vault: Vault, records: Sequence[ReportRecord]) -> Prepared:
     """Hash and encrypt ``records`` (already validated). Pure CPU work: no database access, so
     it may run while a :class:`BatchWriter` writes the previous batch."""
     cipher = vault.cipher
-    lookup_of, digest_of = cipher.lookup, cipher.digest
-    dumps = orjson.dumps
-    out = Prepared([], [], [], [], [], [], [])
-    summary_plain: list[bytes] = []
-    for body, summary in records:
-        lookup = lookup_of(b"report", summary[_ID_COL])
-        session = summary[_SESSION_COL]  # "" when the report has none
-        out.bodies.append(body)
-        out.lookups.append(lookup)
-        out.sessions.append(lookup_of(b"session", session) if session else None)
-        out.digests.append(digest_of(body))
-        out.summaries.append(summary)
-        summary_plain.append(dumps(summary))
+    bodies = [record.body for record in records]
+    summaries = [record.summary for record in records]
+    sessions: list[str] = [summary[_SESSION_COL] for summary in summaries]  # "" when none
+    session_lookups = iter(cipher.lookups(b"session", [s for s in sessions if s]))
+    out = Prepared(bodies, cipher.lookups(b"report", [s[_ID_COL] for s in summaries]),
+                   [next(session_lookups) if s else None for s in sessions],
+                   cipher.digests(bodies), summaries, [], [])
+    summary_plain = list(map(orjson.dumps, summaries))
     # Sealed straight into the packed rows, here on the preparing thread, so that the writer's
     # thread holds the GIL as little as possible: the common case (all new, no duplicates)
     # then writes these as they are. Nonces are drawn from the OS once per batch (one call per
     # record was a tenth of an import, and each call also hands the GIL to the writer).
     count = len(out.bodies)
     nonces = os.urandom(2 * NONCE_SIZE * count)
-    seal, lookups, bodies = cipher.seal_into, out.lookups, out.bodies
+    seal, lookups = cipher.seal_into, out.lookups
     sealed_summaries: list[bytes | memoryview] = [b""] * count
     sealed_bodies: list[bytes | memoryview] = [b""] * count
 

@@ -180,3 +180,22 @@ def test_a_number_orjson_cannot_read_in_an_unused_field_is_stored_and_shown(
     assert stored is not None and stored["id"] == report["id"]
     assert stored["huge"] == float("inf")
     vault.lock()
+
+
+def test_a_desk_without_its_index_builds_it_from_the_vault_when_read(tmp_path: Path,
+                                                                      inputs_dir: Path) -> None:
+    """The CLI's import opens the vault without the list index (``build_index=False``); the
+    index, when something reads it, still holds everything, the import included."""
+    from identity_desktop.desk import Desk
+
+    path = tmp_path / "v.idvault"
+    Desk.create(path, PASSPHRASE).lock()
+    file = inputs_dir / "reports.json"
+    file.write_bytes(orjson.dumps(REPORTS))
+    desk = Desk.open(path, PASSPHRASE, build_index=False)
+    assert desk.import_files([file]).added == len(REPORTS)
+    assert desk._index is None  # nothing was built for the import
+    assert sorted(desk.index.report_id(i) for i in range(len(desk.index))) == \
+        sorted(r["id"] for r in REPORTS)
+    desk.lock()
+    assert len(desk.index) == 0
