@@ -9,7 +9,8 @@ rejected.
 
 A passphrase-protected age bundle (an ``scrypt`` recipient stanza) is detected before the
 import starts and the user is asked for its passphrase; if that passphrase does not open it,
-the user is asked again and only that bundle is retried.
+the user is asked again and only that bundle is retried. If the vault locked while the prompt
+was up (the idle lock), the answer is dropped: nothing is imported and no summary is shown.
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ class ImportController(QObject):
     # -- running ------------------------------------------------------------------------------
     def _start(self, plan: list[tuple[Path, str | None]], previous: ImportSummary
                ) -> VaultOp | None:
+        if not self._session.is_unlocked:
+            # The bundle passphrase prompt blocks, and the idle lock can fire inside it: its
+            # answer then has no vault to import into (and the locked window shows no summary).
+            return None
         if not plan:
             self._finish(previous)
             return None

@@ -20,7 +20,7 @@ from identity_desktop.ui.dialogs.export_dialog import ExportDialog, ExportResult
 from identity_desktop.ui.extensions.bundles import install
 from identity_desktop.ui.operations import VaultOp
 from tests.ui.agefile import passphrase_bundle
-from tests.ui.conftest import REPORTS, WAIT, demo_reports
+from tests.ui.conftest import REPORTS, WAIT, demo_reports, unlock
 from tests.ui.dragdrop import drop_files
 
 
@@ -197,6 +197,17 @@ def test_cancel_export_writes_nothing(window, qtbot, tmp_path: Path):
     assert folder_is_empty_but(out_dir)
 
 
+def test_locking_closes_the_export_dialog_and_its_file_chooser(window, qtbot):
+    dialog = window.bundles_feature.open_export()
+    dialog.choose_output()
+    chooser = dialog.file_dialog
+    assert chooser is not None and chooser.isVisible()
+    window.lock_action.trigger()
+    assert not dialog.isVisible() and not chooser.isVisible()
+    assert dialog.out_edit.text() == ""  # closing the chooser chose nothing
+    assert dialog.start() is None  # and an export cannot start without a vault
+
+
 @pytest.fixture
 def bundle(inputs_dir: Path) -> Path:
     data = b"\n".join(orjson.dumps(r) for r in demo_reports(20, seed=21))
@@ -241,3 +252,28 @@ def test_wrong_bundle_passphrase_is_reported(window, qtbot, bundle: Path, monkey
     shown = window.imports.summary_dialog.reasons.toPlainText()
     assert summary.errors[0] in shown
     assert window.list_pane.model.rowCount() == REPORTS
+
+
+@pytest.mark.parametrize("locked_at", [0, 1], ids=["first-ask", "retry-ask"])
+def test_locking_while_a_bundle_passphrase_is_asked_imports_nothing(
+        window, qtbot, bundle: Path, monkeypatch, locked_at: int):
+    """The prompt is a blocking dialog: the idle lock can fire while it is up. The answer then
+    has no vault to import into (and must not raise in the drop or the op's callback)."""
+    asked: list[str] = []
+
+    def get_text(_parent, _title, label, *_a, **_k):
+        asked.append(label)
+        if len(asked) - 1 == locked_at:
+            window.session.lock()  # as the idle timer does inside the prompt's event loop
+            return "bundle secret", True
+        return "wrong guess", True
+
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(get_text))
+    finished: list[object] = []
+    window.imports.sig_finished.connect(finished.append)
+    drop_files(window, [bundle])
+    qtbot.waitUntil(lambda: len(asked) == locked_at + 1 and not window.imports.running,
+                    timeout=WAIT)
+    assert finished == [] and not window.session.is_unlocked
+    unlock(window, qtbot)
+    assert window.list_pane.model.rowCount() == REPORTS  # nothing was imported

@@ -109,6 +109,7 @@ class ExportDialog(QDialog):
         self._list = list_pane
         self.op: VaultOp | None = None
         self.last_result: ExportResult | None = None
+        self.file_dialog: QFileDialog | None = None  # the "Save as" chooser, once opened
         self._build()
         self.refresh_counts()
         list_pane.sig_counts_changed.connect(lambda *_: self.refresh_counts())
@@ -263,6 +264,7 @@ class ExportDialog(QDialog):
         if not self.out_edit.text():
             dialog.selectFile("reports.age")
         dialog.fileSelected.connect(self.set_output)
+        self.file_dialog = dialog
         dialog.open()  # window-modal, non-blocking; asks before replacing a file
 
     # ---- actions ------------------------------------------------------------------------
@@ -366,8 +368,11 @@ class ExportDialog(QDialog):
         self._set_running(False)
 
     def _on_locked(self) -> None:
-        # Locking cancels the op and drops its result; nothing here is worth keeping.
+        # Locking cancels the op and drops its result; nothing here is worth keeping. The
+        # chooser is a window of its own: closing this dialog would leave it over the lock.
         self._ended()
+        if self.file_dialog is not None:
+            self.file_dialog.reject()
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
