@@ -112,12 +112,12 @@ def test_export_current_filter_decrypts_to_the_filtered_ids(window, qtbot, tmp_p
     dialog.set_output(out_dir / "batch")  # the default suffix is added
     assert dialog.out_edit.text().endswith("batch.age")
     progress: list[tuple[int, int]] = []
-    dialog.progress_bar.valueChanged.connect(lambda v: progress.append((v, len(expected))))
+    dialog.status.progress_bar.valueChanged.connect(lambda v: progress.append((v, len(expected))))
     result = run_export(dialog, qtbot)
     assert result.ok and result.count == len(expected)
     assert result.path == out_dir / "batch.age" and progress[-1][0] == len(expected)
-    assert "Exported" in dialog.summary_label.text() and "2 recipients" in \
-        dialog.summary_label.text()
+    summary = dialog.status.summary_label.text()
+    assert "Exported" in summary and "2 recipients" in summary
     assert not dialog.running and dialog.close_button.isVisible()
     assert folder_is_empty_but(out_dir, result.path)
     assert result.path.stat().st_mode & 0o077 == 0
@@ -144,11 +144,11 @@ def test_export_selection_with_a_passphrase(window, qtbot, tmp_path: Path):
     dialog.confirm_edit.setText("a bundle secrte")
     dialog.set_output(tmp_path / "selected.age")
     assert dialog.start() is None
-    assert "differ" in dialog.error_label.text() and dialog.error_label.isVisible()
+    assert "differ" in dialog.status.error_label.text() and dialog.status.error_label.isVisible()
     dialog.confirm_edit.setText("a bundle secret")
     result = run_export(dialog, qtbot)
     assert result.ok and result.count == 5
-    assert "a passphrase" in dialog.summary_label.text()
+    assert "a passphrase" in dialog.status.summary_label.text()
     assert dialog.passphrase_edit.text() == "" and dialog.confirm_edit.text() == ""
     assert bundles.path_needs_passphrase(result.path)
     assert decrypt_ids(result.path, passphrase="a bundle secret") == expected
@@ -162,17 +162,18 @@ def test_bad_recipient_line_is_named_and_nothing_is_written(window, qtbot, tmp_p
     dialog = window.bundles_feature.open_export()
     dialog.set_output(out)
     dialog.recipients_edit.setPlainText(f"{good}\n\nage1notakey\n")
+    error = dialog.status.error_label
     assert dialog.start() is None and not dialog.running
-    assert dialog.error_label.isVisible()
-    assert dialog.error_label.text().startswith("Line 3 is not an age public key")
-    assert "age1notakey" in dialog.error_label.text()
+    assert error.isVisible()
+    assert error.text().startswith("Line 3 is not an age public key")
+    assert "age1notakey" in error.text()
     assert dialog.recipients_edit.textCursor().selectedText() == "age1notakey"
     dialog.recipients_edit.setPlainText(f"{good}\n{secret}")
     assert dialog.start() is None
-    assert dialog.error_label.text().startswith("Line 2 is a secret key")
-    assert secret not in dialog.error_label.text()
+    assert error.text().startswith("Line 2 is a secret key")
+    assert secret not in error.text()
     dialog.recipients_edit.setPlainText("  \n# only a comment\n")
-    assert dialog.start() is None and "at least one recipient" in dialog.error_label.text()
+    assert dialog.start() is None and "at least one recipient" in error.text()
     assert sorted(tmp_path.iterdir()) == before  # no bundle, no temporary file
 
 
@@ -193,7 +194,7 @@ def test_cancel_export_writes_nothing(window, qtbot, tmp_path: Path):
         gate.set()
     result = finished.args[0]
     assert result.cancelled and result.count == 0
-    assert "cancelled" in dialog.summary_label.text() and not dialog.running
+    assert "cancelled" in dialog.status.summary_label.text() and not dialog.running
     assert folder_is_empty_but(out_dir)
 
 

@@ -66,7 +66,8 @@ def test_fetch_through_the_window_fills_the_list(
     assert "test-mode" in dialog.key_label.text()
     summary = run_fetch(dialog, qtbot)
     assert summary.complete and summary.added == 250 and summary.pages == 3
-    assert dialog.summary_label.text().startswith("<b>Done.</b> Fetched 250 reports in 3 pages")
+    assert dialog.status.summary_label.text().startswith(
+        "<b>Done.</b> Fetched 250 reports in 3 pages")
     assert dialog.close_button.isVisible() and not dialog.cancel_button.isVisible()
     qtbot.waitUntil(lambda: window.list_pane.model.rowCount() == REPORTS + 250, timeout=WAIT)
 
@@ -106,7 +107,7 @@ def test_filters_reach_stripe_and_faults_are_retried(window, server: FakeStripe,
 
     dialog.session_edit.setText("not-a-session")
     dialog.start()
-    assert "session id" in dialog.error_label.text() and not dialog.running
+    assert "session id" in dialog.status.error_label.text() and not dialog.running
 
 
 def on_first_progress(dialog: FetchDialog, action: Callable[[], None]) -> list[str]:
@@ -115,7 +116,7 @@ def on_first_progress(dialog: FetchDialog, action: Callable[[], None]) -> list[s
 
     def first(_summary: FetchSummary) -> None:
         if not seen:
-            seen.append(dialog.progress_label.text())
+            seen.append(dialog.status.progress_label.text())
             action()
 
     dialog.start()
@@ -142,7 +143,7 @@ def test_cancel_then_resume(window, server: FakeStripe, qtbot, monkeypatch) -> N
     assert seen == ["Fetched 100 reports (1 pages)"] and running == [True]
     cut = blocker.args[0]
     assert cut.cancelled and 1 <= cut.pages < 10
-    assert "Fetch stopped." in dialog.summary_label.text()
+    assert "Fetch stopped." in dialog.status.summary_label.text()
     server.latency = 0.0
     before = len(server.requests)
     rest = run_fetch(dialog, qtbot)
@@ -158,10 +159,10 @@ def test_bad_key_is_shown_clearly(window, server: FakeStripe, qtbot, monkeypatch
     qtbot.waitUntil(lambda: dialog.has_key, timeout=WAIT)
     with qtbot.waitSignal(dialog.sig_finished, timeout=WAIT):
         dialog.start()
-    assert dialog.error_label.isVisible()
-    assert dialog.error_label.text().startswith(
-        "Stripe rejected the API key (authentication failed)")
-    assert "NotTheKey" not in dialog.error_label.text()
+    error = dialog.status.error_label
+    assert error.isVisible() and error.objectName() == "errorLabel"
+    assert error.text().startswith("Stripe rejected the API key (authentication failed)")
+    assert "NotTheKey" not in error.text()
 
 
 def test_locking_stops_a_running_fetch(window, server: FakeStripe, qtbot, monkeypatch) -> None:

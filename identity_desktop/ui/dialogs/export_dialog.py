@@ -178,9 +178,6 @@ class ExportDialog(QDialog):
 
         self.status = OperationStatus("export", self)
         layout.addWidget(self.status)
-        status = self.status  # its parts by their old names (callers and tests read them)
-        self.progress_bar, self.progress_label = status.progress_bar, status.progress_label
-        self.summary_label, self.error_label = status.summary_label, status.error_label
 
         self.buttons = QDialogButtonBox(self)
         self.export_button = self.buttons.addButton("Export",

@@ -136,9 +136,6 @@ class FetchDialog(QDialog):
 
         self.status = OperationStatus("fetch", self)
         layout.addWidget(self.status)
-        status = self.status  # its parts by their old names (callers and tests read them)
-        self.progress_bar, self.progress_label = status.progress_bar, status.progress_label
-        self.summary_label, self.error_label = status.summary_label, status.error_label
 
         self.buttons = QDialogButtonBox(self)
         self.fetch_button = self.buttons.addButton("Fetch", QDialogButtonBox.ButtonRole.ActionRole)
