@@ -257,7 +257,7 @@ def _settle(vault: Vault, p: Prepared) -> tuple[list[int] | None, UpsertResult]:
         old = stored.get(lookup) if stored else None
         if not p.summaries[i][_REDACTED_COL] and (
                 lookup in old_redacted or p.sessions[i] in sessions):
-            _recompute(vault, p, i, redact_report(load_body(p.bodies[i])))
+            _recompute(vault, p, i, redact_report(load_body(bytes(p.bodies[i]))))
         if old is not None and old[0] == p.digests[i]:
             result.unchanged += 1
             continue

@@ -16,13 +16,14 @@ from enum import IntEnum
 
 class FormatVersion(IntEnum):
     V1 = 1  # first release
+    V2 = 2  # bodies keyed by their report's row number instead of its look-up hash
 
     @classmethod
     def current(cls) -> FormatVersion:
         return max(cls)
 
 
-SCHEMA_V1 = """
+SCHEMA = """
 CREATE TABLE meta (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -37,10 +38,11 @@ CREATE TABLE reports (
 );
 CREATE INDEX reports_by_session ON reports(session_lookup);
 -- The raw report JSON, decrypted lazily for the detail pane, kept apart from the summaries so
--- that unlocking scans only the small rows.
+-- that unlocking scans only the small rows. Keyed by its report's row number: a new body is
+-- appended to the table, with no index of random keys to update (V2, see MIGRATIONS).
 CREATE TABLE bodies (
-    lookup BLOB PRIMARY KEY,               -- same keyed hash as reports.lookup
-    body   BLOB NOT NULL                   -- AEAD(report JSON), AD = 'B' + lookup
+    seq  INTEGER PRIMARY KEY,              -- reports.seq of its report
+    body BLOB NOT NULL                     -- AEAD(report JSON), AD = 'B' + reports.lookup
 );
 -- The redaction outbox: one entry per verification session.
 CREATE TABLE outbox (
@@ -57,12 +59,25 @@ CREATE TABLE secrets (
 
 Migration = Callable[[sqlite3.Connection], None]
 
+
+def _bodies_by_row_number(conn: sqlite3.Connection) -> None:
+    """V1 -> V2: V1 keyed bodies by the report's look-up hash, so every imported report added a
+    random key to a second index (a third of an import's SQLite work). The ciphertexts move
+    as they are: their associated data is the report's look-up hash, unchanged."""
+    conn.execute("CREATE TABLE bodies_v2 (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+    conn.execute("INSERT INTO bodies_v2(seq, body) "
+                 "SELECT r.seq, b.body FROM reports r JOIN bodies b USING(lookup)")
+    conn.execute("DROP TABLE bodies")
+    conn.execute("ALTER TABLE bodies_v2 RENAME TO bodies")
+
+
 # MIGRATIONS[v] upgrades a vault from version v to v + 1, inside one transaction.
-MIGRATIONS: dict[FormatVersion, Migration] = {}
+MIGRATIONS: dict[FormatVersion, Migration] = {FormatVersion.V1: _bodies_by_row_number}
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
+    """The current version's schema."""
     # Statement by statement: executescript() would commit the caller's open transaction.
-    for statement in SCHEMA_V1.split(";"):
+    for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)

@@ -44,11 +44,13 @@ REPORTS_SQL = (
     f"{_field(_REPORT_ENTRY, 2)} AS m FROM i) WHERE true ORDER BY k "
     "ON CONFLICT(lookup) DO UPDATE SET session_lookup = excluded.session_lookup, "
     "digest = excluded.digest, summary = excluded.summary")
+# A body's row number is its report's: found through the look-up hash just written.
 BODIES_SQL = (
-    _ROWS + "INSERT INTO bodies(lookup, body) "
-    "SELECT substr(?1, o, 16), substr(?1, o + 16, m) FROM ("
+    _ROWS + "INSERT INTO bodies(seq, body) "
+    "SELECT r.seq, substr(?1, o + 16, m) FROM ("
     f"SELECT i.n AS k, {_field(_BODY_ENTRY, 0)} AS o, {_field(_BODY_ENTRY, 1)} AS m FROM i) "
-    "WHERE true ORDER BY k ON CONFLICT(lookup) DO UPDATE SET body = excluded.body")
+    "JOIN reports r ON r.lookup = substr(?1, o, 16) WHERE true ORDER BY k "
+    "ON CONFLICT(seq) DO UPDATE SET body = excluded.body")
 
 
 @dataclass

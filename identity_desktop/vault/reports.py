@@ -72,7 +72,7 @@ def iter_reports(vault: Vault, report_ids: Iterable[str] | None = None
     conn = vault.conn
     if report_ids is None:
         for lookup, blob in conn.execute(
-                "SELECT b.lookup, b.body FROM reports r JOIN bodies b USING(lookup) "
+                "SELECT r.lookup, b.body FROM reports r JOIN bodies b USING(seq) "
                 "ORDER BY r.seq"):
             yield load_body(vault.decrypt("bodies", blob, b"B" + lookup))
         return
@@ -84,7 +84,8 @@ def iter_reports(vault: Vault, report_ids: Iterable[str] | None = None
 
 def get_report(vault: Vault, report_id: str) -> dict[str, Any] | None:
     lookup = vault.cipher.lookup(b"report", report_id)
-    row = vault.conn.execute("SELECT body FROM bodies WHERE lookup = ?", (lookup,)).fetchone()
+    row = vault.conn.execute("SELECT b.body FROM reports r JOIN bodies b USING(seq) "
+                             "WHERE r.lookup = ?", (lookup,)).fetchone()
     if row is None:
         return None
     return load_body(vault.decrypt("bodies", row[0], b"B" + lookup))
@@ -96,14 +97,10 @@ def report_count(vault: Vault) -> int:
 
 def reports_for_session(vault: Vault, session_id: str) -> list[dict[str, Any]]:
     lookup = vault.cipher.lookup(b"session", session_id)
-    out = []
-    for (report_lookup,) in vault.conn.execute(
-            "SELECT lookup FROM reports WHERE session_lookup = ?", (lookup,)).fetchall():
-        row = vault.conn.execute("SELECT body FROM bodies WHERE lookup = ?",
-                                 (report_lookup,)).fetchone()
-        if row is not None:
-            out.append(load_body(vault.decrypt("bodies", row[0], b"B" + report_lookup)))
-    return out
+    return [load_body(vault.decrypt("bodies", body, b"B" + report_lookup))
+            for report_lookup, body in vault.conn.execute(
+                "SELECT r.lookup, b.body FROM reports r JOIN bodies b USING(seq) "
+                "WHERE r.session_lookup = ? ORDER BY r.seq", (lookup,)).fetchall()]
 
 
 def redact_session_locally(vault: Vault, session_id: str) -> UpsertResult:

@@ -238,13 +238,16 @@ class Vault:
                     f"the vault at {path} is damaged or was tampered with: its key material "
                     "fails authentication") from None
             vault = cls(path, conn, RecordCipher(data_key))
-            vault._migrate(header.format_version)
+            vault._migrate(header.format_version, keys.kek, data_key)
             return vault
         except BaseException:
             conn.close()
             raise
 
-    def _migrate(self, version: int) -> None:
+    def _migrate(self, version: int, kek: bytes, data_key: bytes) -> None:
+        """Upgrade the file to the current format, one version per transaction. The version is
+        part of what the wrapped data key is bound to, so each step rewraps it (same key, same
+        passphrase) along with the header checksum."""
         current = int(FormatVersion.current())
         if version > current:
             raise UnsupportedVaultVersionError(
@@ -255,14 +258,14 @@ class Vault:
             with self.transaction() as conn:
                 step(conn)
                 version += 1
-                conn.execute("UPDATE meta SET value = ? WHERE name = 'format_version'",
-                             (str(version).encode(),))
-                self._rewrite_header_checksum(conn)
-
-    def _rewrite_header_checksum(self, conn: sqlite3.Connection) -> None:
-        header = _read_header(conn, self.path)
-        conn.execute("UPDATE meta SET value = ? WHERE name = 'header_checksum'",
-                     (header.checksum(),))
+                fields = dict(_read_header(conn, self.path).fields)
+                fields["format_version"] = str(version).encode()
+                fields["wrapped_key"] = wrap_key(kek, data_key,
+                                                 _Header(fields).associated_data())
+                conn.executemany("UPDATE meta SET value = ? WHERE name = ?",
+                                 [(fields[n], n) for n in ("format_version", "wrapped_key")])
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'header_checksum'",
+                             (_Header(fields).checksum(),))
 
     @property
     def is_locked(self) -> bool:

@@ -184,6 +184,10 @@ def test_wrong_passphrase_and_tampering_are_told_apart(vault_path: Path,
 
 # -- records --------------------------------------------------------------------------------
 
+# A report's body, by the report's look-up hash (bodies are keyed by the report's row number).
+_BODY_OF = "SELECT body FROM bodies WHERE seq = (SELECT seq FROM reports WHERE lookup = ?)"
+_SET_BODY_OF = "UPDATE bodies SET body = ? WHERE seq = (SELECT seq FROM reports WHERE lookup = ?)"
+
 RECORDS = {
     # kind: (table, column, key column, how to read it back in-process)
     "summary": ("reports", "summary", "seq"),
@@ -243,11 +247,11 @@ def test_flipped_records_through_the_cli(template: dict[str, Any], vault_path: P
 
     report = template["reports"][11]
     lookup = template["lookups"]["report"][11]
-    body = _read(vault_path, "SELECT body FROM bodies WHERE lookup = ?", lookup)
-    _edit(vault_path, "UPDATE bodies SET body = ? WHERE lookup = ?", _flip(body, 3), lookup)
+    body = _read(vault_path, _BODY_OF, lookup)
+    _edit(vault_path, _SET_BODY_OF, _flip(body, 3), lookup)
     line = _cli_fails(run, vault_path, "show", report["id"])
     assert "damaged or was tampered with" in line and "'bodies'" in line
-    _edit(vault_path, "UPDATE bodies SET body = ? WHERE lookup = ?", body, lookup)
+    _edit(vault_path, _SET_BODY_OF, body, lookup)
 
     entry = _read(vault_path, "SELECT entry FROM outbox")
     _edit(vault_path, "UPDATE outbox SET entry = ?", _flip(entry, len(entry) - 1))
@@ -280,24 +284,24 @@ def test_swapped_records_are_detected(template: dict[str, Any], vault_path: Path
     _edit(vault_path, "UPDATE reports SET summary = ? WHERE seq = 3", s3)
     _edit(vault_path, "UPDATE reports SET summary = ? WHERE seq = 8", s8)
 
-    b1 = _read(vault_path, "SELECT body FROM bodies WHERE lookup = ?", lookups[1])
-    b2 = _read(vault_path, "SELECT body FROM bodies WHERE lookup = ?", lookups[2])
-    _edit(vault_path, "UPDATE bodies SET body = ? WHERE lookup = ?", b2, lookups[1])
-    _edit(vault_path, "UPDATE bodies SET body = ? WHERE lookup = ?", b1, lookups[2])
+    b1 = _read(vault_path, _BODY_OF, lookups[1])
+    b2 = _read(vault_path, _BODY_OF, lookups[2])
+    _edit(vault_path, _SET_BODY_OF, b2, lookups[1])
+    _edit(vault_path, _SET_BODY_OF, b1, lookups[2])
     for i in (1, 2):
         assert "'bodies'" in _cli_fails(run, vault_path, "show", reports[i]["id"])
     with Vault.open(vault_path, PASSPHRASE) as vault:
         with pytest.raises(VaultTamperedError, match="'bodies'"):
             get_report(vault, reports[1]["id"])
         assert get_report(vault, reports[0]["id"]) == reports[0]  # others are untouched
-    _edit(vault_path, "UPDATE bodies SET body = ? WHERE lookup = ?", b1, lookups[1])
-    _edit(vault_path, "UPDATE bodies SET body = ? WHERE lookup = ?", b2, lookups[2])
+    _edit(vault_path, _SET_BODY_OF, b1, lookups[1])
+    _edit(vault_path, _SET_BODY_OF, b2, lookups[2])
 
     # A report's summary and its own body swapped: same row, other table -> other AD.
     s = _read(vault_path, "SELECT summary FROM reports WHERE lookup = ?", lookups[5])
-    b = _read(vault_path, "SELECT body FROM bodies WHERE lookup = ?", lookups[5])
+    b = _read(vault_path, _BODY_OF, lookups[5])
     _edit(vault_path, "UPDATE reports SET summary = ? WHERE lookup = ?", b, lookups[5])
-    _edit(vault_path, "UPDATE bodies SET body = ? WHERE lookup = ?", s, lookups[5])
+    _edit(vault_path, _SET_BODY_OF, s, lookups[5])
     assert "'reports'" in _cli_fails(run, vault_path, "list")
     with Vault.open(vault_path, PASSPHRASE) as vault, \
             pytest.raises(VaultTamperedError, match="'bodies'"):

@@ -184,15 +184,16 @@ def test_upsert_is_idempotent_and_redaction_sticks(tmp_path: Path,
 
 
 def test_newer_format_version_is_refused_clearly(tmp_path: Path) -> None:
-    """A vault written by a later release (format version 2): rewrapped as that release would,
-    so only the version tells it apart."""
+    """A vault written by a later release (the next format version): rewrapped as that release
+    would, so only the version tells it apart."""
     path = make_vault(tmp_path / "vault.idvault")
     conn = sqlite3.connect(path)
     meta = {n: bytes(v) for n, v in conn.execute("SELECT name, value FROM meta")}
     old_ad = b"\x00".join(meta[n] for n in ("magic", "format_version", "vault_id", "kdf"))
     keys = derive_passphrase_keys(PASSPHRASE, KdfParams.from_dict(json.loads(meta["kdf"])))
     data_key = unwrap_key(keys.kek, meta["wrapped_key"], old_ad)
-    meta["format_version"] = b"2"
+    newer = int(FormatVersion.current()) + 1
+    meta["format_version"] = str(newer).encode()
     new_ad = b"\x00".join(meta[n] for n in ("magic", "format_version", "vault_id", "kdf"))
     meta["wrapped_key"] = wrap_key(keys.kek, data_key, new_ad)
     h = hashlib.sha256()
@@ -204,7 +205,7 @@ def test_newer_format_version_is_refused_clearly(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     before = digest(path)
-    with pytest.raises(UnsupportedVaultVersionError, match=r"format version 2.*newer"):
+    with pytest.raises(UnsupportedVaultVersionError, match=rf"format version {newer}.*newer"):
         Vault.open(path, PASSPHRASE)
     assert digest(path) == before
     assert not Path(str(path) + "-wal").exists()
@@ -237,6 +238,13 @@ def test_frozen_v1_vault_opens(tmp_path: Path) -> None:
     assert conn.execute("SELECT value FROM meta WHERE name = 'format_version'").fetchone()[0] \
         == str(int(FormatVersion.current())).encode()
     conn.close()
+    # ...and the migrated file opens again: the data key was rewrapped for the new header.
+    vault = Vault.open(path, FROZEN_PASSPHRASE)
+    try:
+        assert list(iter_reports(vault)) == expected
+        assert vault.integrity_check() == "ok"
+    finally:
+        vault.lock()
     with pytest.raises(WrongPassphraseError):
         Vault.open(path, PASSPHRASE)
 
