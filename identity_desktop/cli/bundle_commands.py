@@ -9,15 +9,14 @@ import argparse
 import sys
 
 from identity_desktop.bundles import export_reports, public_key
-from identity_desktop.cli.context import CliContext
+from identity_desktop.cli.context import CliContext, add_group
 from identity_desktop.cli.filters import add_filter_options, filter_from_args
 from identity_desktop.errors import UsageError
 from identity_desktop.index import ReportFilter
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    key = sub.add_parser("key", parents=[common], help="the vault's age key for bundles")
-    ksub = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    ksub = add_group(sub, common, "key", help="the vault's age key for bundles")
     k = ksub.add_parser("show", parents=[common],
                         help="print the vault's age public key (age1...), for an admin to "
                              "encrypt bundles to")
@@ -45,11 +44,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_key_show(args: argparse.Namespace) -> int:
-    desk = CliContext(args).open_desk()
-    try:
+    with CliContext(args).desk() as desk:
         key = public_key(desk.vault)
-    finally:
-        desk.lock()
     print(key)
     return 0
 
@@ -61,7 +57,6 @@ def cmd_export(args: argparse.Namespace) -> int:
                          "--bundle-passphrase-file FILE, not both and not neither")
     flt = filter_from_args(args)
     bundle_passphrase = ctx.bundle_passphrase()
-    desk = ctx.open_desk()
     interactive = sys.stderr.isatty()
 
     def progress(done: int, total: int | None) -> None:
@@ -69,13 +64,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"exporting {done}/{total}", end="\r" if done != total else "\n",
                   file=sys.stderr, flush=True)
 
-    try:
+    with ctx.desk() as desk:
         count = export_reports(
             desk, args.out, report_ids=args.ids,
             flt=None if args.ids and flt == ReportFilter() else flt,
             recipients=args.recipient, passphrase=bundle_passphrase, progress=progress,
             armored=args.armor)
-    finally:
-        desk.lock()
     print(f"exported {count} reports to {args.out}")
     return 0

@@ -19,6 +19,7 @@ from types import FrameType
 from identity_desktop.desk import Desk
 from identity_desktop.errors import IdentityDeskError, UsageError
 from identity_desktop.paths import default_vault_path
+from identity_desktop.vault.store import Vault
 
 PASSPHRASE_ENV = "IDENTITY_DESK_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "IDENTITY_DESK_NEW_PASSPHRASE"
@@ -59,23 +60,24 @@ class CliContext:
         path = getattr(self.args, "vault", None)
         return Path(path).expanduser() if path else default_vault_path()
 
-    def passphrase(self, *, confirm: bool = False) -> str:
-        file = getattr(self.args, "passphrase_file", None)
+    def _vault_secret(self, option: str, what: str, env_name: str, prompt: str, *,
+                      confirm: bool) -> str:
+        """The file named by ``option``, else the environment variable, else a prompt."""
+        file = getattr(self.args, option, None)
         if file:
-            return read_secret_file(file, "passphrase")
-        env = os.environ.get(PASSPHRASE_ENV)
+            return read_secret_file(file, what)
+        env = os.environ.get(env_name)
         if env:
             return env
-        return prompt_secret("Vault passphrase: ", confirm=confirm)
+        return prompt_secret(prompt, confirm=confirm)
+
+    def passphrase(self, *, confirm: bool = False) -> str:
+        return self._vault_secret("passphrase_file", "passphrase", PASSPHRASE_ENV,
+                                  "Vault passphrase: ", confirm=confirm)
 
     def new_passphrase(self) -> str:
-        file = getattr(self.args, "new_passphrase_file", None)
-        if file:
-            return read_secret_file(file, "new passphrase")
-        env = os.environ.get(NEW_PASSPHRASE_ENV)
-        if env:
-            return env
-        return prompt_secret("New vault passphrase: ", confirm=True)
+        return self._vault_secret("new_passphrase_file", "new passphrase", NEW_PASSPHRASE_ENV,
+                                  "New vault passphrase: ", confirm=True)
 
     def bundle_passphrase(self) -> str | None:
         file = getattr(self.args, "bundle_passphrase_file", None)
@@ -93,9 +95,30 @@ class CliContext:
     def open_desk(self) -> Desk:
         return Desk.open(self.vault_path, self.passphrase())
 
+    @contextmanager
+    def desk(self) -> Iterator[Desk]:
+        """The unlocked desk for the body of a ``with``, locked again however the body ends."""
+        desk = self.open_desk()
+        try:
+            yield desk
+        finally:
+            desk.lock()
+
+    def open_vault(self) -> Vault:
+        """The vault alone, without the report index (a ``with`` block locks it at its end)."""
+        return Vault.open(self.vault_path, self.passphrase())
+
     @property
     def api_base(self) -> str | None:
         return getattr(self.args, "api_base", None) or os.environ.get("STRIPE_API_BASE") or None
+
+
+def add_group(sub: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str, *,
+              help: str, description: str | None = None) -> argparse._SubParsersAction:
+    """Add a command that takes an action (``key show``, ``config set-api-key``...); return
+    the subparsers to add its actions to (each with ``parents=[common]``, like every command)."""
+    group = sub.add_parser(name, parents=[common], help=help, description=description)
+    return group.add_subparsers(dest=f"{name}_command", metavar="ACTION", required=True)
 
 
 def parse_day(text: str, option: str) -> tuple[int, int, int]:

@@ -10,7 +10,7 @@ import argparse
 import getpass
 import sys
 
-from identity_desktop.cli.context import CliContext, stop_on_interrupt
+from identity_desktop.cli.context import CliContext, add_group, stop_on_interrupt
 from identity_desktop.errors import IdentityDeskError, UsageError
 from identity_desktop.stripe_api.client import (
     API_KEY_ENV,
@@ -23,7 +23,6 @@ from identity_desktop.stripe_api.client import (
     validate_key,
 )
 from identity_desktop.stripe_api.fetch import FetchFilters, FetchSummary, fetch_reports
-from identity_desktop.vault.store import Vault
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -42,8 +41,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="only reports with this client reference id")
     p.set_defaults(handler=cmd_fetch)
 
-    config = sub.add_parser("config", parents=[common], help="the Stripe API key")
-    csub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    csub = add_group(sub, common, "config", help="the Stripe API key")
     c = csub.add_parser("set-api-key", parents=[common],
                         help="store a Stripe secret or restricted key (read from standard "
                              "input) encrypted in the vault")
@@ -84,9 +82,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     ctx = CliContext(args)
     filters = filters_from_args(args)
     base = resolve_api_base(ctx.api_base)
-    vault = Vault.open(ctx.vault_path, ctx.passphrase())
     interactive = sys.stderr.isatty()
-    try:
+    with ctx.open_vault() as vault:
         access = connect(vault, base)
         if interactive:  # scripts get only the summary line (and errors) on their streams
             print(f"fetching from {api_host(base)} with a {access.mode}-mode key "
@@ -105,8 +102,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
             finally:
                 if interactive:
                     print("\r\x1b[K", end="", file=sys.stderr, flush=True)
-    finally:
-        vault.lock()
     if summary.resumed:
         print("resumed an interrupted fetch", file=sys.stderr)
     if summary.rejected:
@@ -136,22 +131,15 @@ def cmd_set_api_key(args: argparse.Namespace) -> int:
     ctx = CliContext(args)
     text = _read_key_text()  # before the passphrase prompt: both may come from a terminal
     key = validate_key(text, where="the key on standard input")
-    vault = Vault.open(ctx.vault_path, ctx.passphrase())
-    try:
+    with ctx.open_vault() as vault:
         mode = store_key(vault, key)
-    finally:
-        vault.lock()
     print(f"stored a {mode}-mode key", file=sys.stderr)
     return 0
 
 
 def cmd_show_config(args: argparse.Namespace) -> int:
-    ctx = CliContext(args)
-    vault = Vault.open(ctx.vault_path, ctx.passphrase())
-    try:
+    with CliContext(args).open_vault() as vault:
         status = key_status(vault)  # modes and masks only: the key never reaches this code
-    finally:
-        vault.lock()
     if status["vault_mode"] is None:
         print("no key in the vault")
     else:
@@ -164,11 +152,7 @@ def cmd_show_config(args: argparse.Namespace) -> int:
 
 
 def cmd_clear_api_key(args: argparse.Namespace) -> int:
-    ctx = CliContext(args)
-    vault = Vault.open(ctx.vault_path, ctx.passphrase())
-    try:
+    with CliContext(args).open_vault() as vault:
         clear_stored_key(vault)
-    finally:
-        vault.lock()
     print("removed the API key from the vault", file=sys.stderr)
     return 0

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import orjson
 
-from identity_desktop.cli.context import CliContext, stop_on_interrupt
+from identity_desktop.cli.context import CliContext, add_group, stop_on_interrupt
 from identity_desktop.errors import StripeAccessError, UsageError
 from identity_desktop.outbox import store
 from identity_desktop.outbox.store import OutboxEntry, OutboxState
@@ -31,10 +31,9 @@ from identity_desktop.vault.store import Vault
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    redact = sub.add_parser("redact", parents=[common], help="the redaction queue",
-                            description="Queue verification sessions for redaction at Stripe "
-                                        "(irreversible once sent), and manage the queue.")
-    rsub = redact.add_subparsers(dest="redact_command", metavar="ACTION", required=True)
+    rsub = add_group(sub, common, "redact", help="the redaction queue",
+                     description="Queue verification sessions for redaction at Stripe "
+                                 "(irreversible once sent), and manage the queue.")
     p = rsub.add_parser("queue", parents=[common],
                         help="queue the sessions of these reports (vr_) or sessions (vs_)")
     p.add_argument("ids", nargs="+", metavar="ID")
@@ -132,11 +131,8 @@ def _print_queued(result: store.QueueResult) -> None:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    desk = CliContext(args).open_desk()
-    try:
+    with CliContext(args).desk() as desk:
         result = store.queue_reports(desk.vault, args.ids)
-    finally:
-        desk.lock()
     _print_queued(result)
     print(f"{len(result.added)} session(s) queued for redaction; run 'identity-desk sync' to "
           "send them", file=sys.stderr)
@@ -144,11 +140,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    desk = CliContext(args).open_desk()
-    try:
+    with CliContext(args).desk() as desk:
         entries = store.list_entries(desk.vault, args.state)
-    finally:
-        desk.lock()
     for e in entries:
         if args.json:
             sys.stdout.write(orjson.dumps(e.public()).decode() + "\n")
@@ -162,12 +155,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _edit(args: argparse.Namespace, action: Callable[..., list[OutboxEntry]], verb: str) -> int:
-    desk = CliContext(args).open_desk()
-    try:
+    with CliContext(args).desk() as desk:
         sessions = store.sessions_for_ids(desk.vault, args.ids)
         done = action(desk.vault, sessions)
-    finally:
-        desk.lock()
     for e in done:
         print(f"{verb} {e.session} ({e.state})")
     return 0
@@ -198,11 +188,8 @@ def _has_key(vault: Vault) -> bool:
 def cmd_export(args: argparse.Namespace) -> int:
     from identity_desktop.outbox.handoff import export_pending
 
-    desk = CliContext(args).open_desk()
-    try:
+    with CliContext(args).desk() as desk:
         count = export_pending(desk.vault, args.out, args.recipient)
-    finally:
-        desk.lock()
     print(f"exported {count} pending redaction request(s) to {args.out}")
     print("they are handed off: this vault's sync will not send them ('identity-desk redact "
           "reclaim SESSION' takes one back if the admin never sends it)", file=sys.stderr)
@@ -214,12 +201,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     ctx = CliContext(args)
     bundle_passphrase = ctx.bundle_passphrase()
-    desk = ctx.open_desk()
-    try:
+    with ctx.desk() as desk:
         result = import_requests(desk.vault, args.file, identities=desk.age_identities(),
                                  passphrase=bundle_passphrase)
-    finally:
-        desk.lock()
     _print_queued(result)
     print(f"{len(result.added)} session(s) added to the queue, {len(result.existing)} were "
           "already there", file=sys.stderr)
@@ -230,10 +214,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from identity_desktop.outbox.sync import SyncEvent, SyncOptions, engine_for_vault
 
     ctx = CliContext(args)
-    desk = ctx.open_desk()
     interactive = sys.stderr.isatty()
-    last = [time.monotonic()]  # the first progress line after a second: short runs stay quiet
-    try:
+    with ctx.desk() as desk:
+        last = [time.monotonic()]  # the first progress line after a second: short runs stay quiet
         active = store.list_entries(desk.vault, store.ACTIVE_STATES)
         if not active:
             print("nothing to sync: the redaction queue has no pending entry")
@@ -262,8 +245,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
             stats = engine.run(once=args.once, max_time=args.max_wait, cancelled=cancelled)
         handed = sum(e.awaits_admin for e in store.list_entries(desk.vault,
                                                                 store.PENDING_STATES))
-    finally:
-        desk.lock()
     if interactive and engine.stats.requests:
         print(file=sys.stderr)
     c = stats.counts

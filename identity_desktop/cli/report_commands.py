@@ -50,7 +50,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def cmd_import(args: argparse.Namespace) -> int:
     ctx = CliContext(args)
     bundle_passphrase = ctx.bundle_passphrase()
-    desk = ctx.open_desk()
     interactive = sys.stderr.isatty()
 
     def progress(path: str, done: int, total: int) -> None:
@@ -58,11 +57,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         end = "\r" if interactive and done < total else "\n"
         print(f"imported {done}/{total} from {path}", end=end, file=sys.stderr, flush=True)
 
-    try:
+    with ctx.desk() as desk:
         summary = desk.import_files(args.files, skip_invalid=args.skip_invalid,
                                     progress=progress, bundle_passphrase=bundle_passphrase)
-    finally:
-        desk.lock()
     for rejected in summary.rejected if args.skip_invalid else ():
         print(f"rejected: {rejected}", file=sys.stderr)
     for error in summary.errors:
@@ -98,10 +95,8 @@ def list_record(index: ReportIndex, pos: int) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    ctx = CliContext(args)
     flt = filter_from_args(args)
-    desk = ctx.open_desk()
-    try:
+    with CliContext(args).desk() as desk:
         positions = desk.index.query(flt)
         out = sys.stdout
         for pos in positions.tolist():
@@ -115,8 +110,6 @@ def cmd_list(args: argparse.Namespace) -> int:
                     rec["issuing_country"] or "-", f"expires {rec['expires'] or '-'}",
                     rec["verification_session"] or "-", rec["redaction"],
                     "" if rec["livemode"] else "(test)")).rstrip() + "\n")
-    finally:
-        desk.lock()
     if not args.json:
         print(f"{len(positions)} report(s)", file=sys.stderr)
     return 0
@@ -149,12 +142,8 @@ def render_report(view: ReportView) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    ctx = CliContext(args)
-    desk = ctx.open_desk()
-    try:
+    with CliContext(args).desk() as desk:
         report = desk.report(args.report_id)
-    finally:
-        desk.lock()
     if report is None:
         raise IdentityDeskError(f"no report {args.report_id} in the vault")
     if args.json:

@@ -23,11 +23,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def cmd_init(args: argparse.Namespace) -> int:
     ctx = CliContext(args)
     path = ctx.vault_path
-    vault = Vault.create(path, ctx.passphrase(confirm=True))
-    try:
+    with Vault.create(path, ctx.passphrase(confirm=True)) as vault:
         _after_create(vault)
-    finally:
-        vault.lock()
     print(f"created a vault at {path}", file=sys.stderr)
     return 0
 
@@ -44,10 +41,7 @@ def _after_create(vault: Vault) -> None:
 def cmd_passwd(args: argparse.Namespace) -> int:
     ctx = CliContext(args)
     old = ctx.passphrase()
-    vault = Vault.open(ctx.vault_path, old)
-    try:
+    with Vault.open(ctx.vault_path, old) as vault:
         vault.change_passphrase(old, ctx.new_passphrase())
-    finally:
-        vault.lock()
     print("passphrase changed", file=sys.stderr)
     return 0
