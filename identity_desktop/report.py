@@ -23,7 +23,10 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+import msgspec
+import orjson
 
 REDACTED = "[redacted]"
 CHECK_NAMES = ("document", "id_number", "selfie", "email", "phone")
@@ -448,3 +451,16 @@ def summarize(raw: Mapping[str, Any]) -> list:
             _overall_status(raw), name, document_type, issuing_country, issued, expires,
             _str(get("verification_session")) or "", _str(get("client_reference_id")) or "",
             get("livemode") is not False, is_redacted(raw), expires_day]
+
+
+class ReportRecord(NamedTuple):
+    """A report as the vault takes it: its JSON (stored as the body, byte for byte) and its
+    summary (:func:`summarize` of that JSON). The importer makes these without building the
+    report's dict (``importing.records``); everyone else with :meth:`of`."""
+
+    body: bytes | msgspec.Raw
+    summary: list[Any]
+
+    @classmethod
+    def of(cls, report: Mapping[str, Any]) -> ReportRecord:
+        return cls(orjson.dumps(report), summarize(report))

@@ -24,6 +24,7 @@ import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import orjson
 import pytest
 
 from identity_desktop import APP_ID
@@ -175,6 +176,27 @@ def test_built_app_shows_the_demo_window_offscreen(built_app: Path, user_home: P
     assert width >= 1200 and height >= 750
     # The demo vault lived in a private temp folder and is gone with the window.
     assert not list((user_home / "tmp").glob("identity-desk-*"))
+
+
+@pytest.mark.slow
+@build_enabled
+def test_built_app_runs_the_import_helper(built_app: Path, user_home: Path) -> None:
+    """Large imports start the executable again as their helper process; the frozen one must
+    answer as ``python -m identity_desktop.importing.helper`` does."""
+    import pickle
+
+    from identity_desktop.demo import generate_reports
+    from identity_desktop.importing.helper import decode_all
+    from identity_desktop.importing.records import split_elements
+
+    payload = orjson.dumps(list(generate_reports(50, seed=3, now=1_790_000_000)))
+    result = subprocess.run([str(built_app), "--import-helper"], input=payload,
+                            cwd=user_home, capture_output=True, env=_user_env(user_home),
+                            timeout=120)
+    assert result.returncode == 0 and result.stderr == b""
+    elements = split_elements(payload)
+    assert elements is not None
+    assert pickle.loads(result.stdout) == decode_all(elements)
 
 
 @pytest.mark.slow

@@ -24,7 +24,8 @@ from typing import Any
 from identity_desktop.errors import IdentityDeskError
 from identity_desktop.gc_pause import gc_paused
 from identity_desktop.importing.readers import Rejected, read_records
-from identity_desktop.vault.batches import BatchWriter, ReportRecord, UpsertResult, prepare
+from identity_desktop.report import ReportRecord
+from identity_desktop.vault.batches import BatchWriter, UpsertResult, prepare
 from identity_desktop.vault.store import Vault
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,7 @@ from typing import Any, NamedTuple, TypedDict
 import msgspec
 import orjson
 
-from identity_desktop.report import HEAD_FIELDS, summarize, validate_report
-from identity_desktop.vault.batches import ReportRecord
+from identity_desktop.report import HEAD_FIELDS, ReportRecord, summarize, validate_report
 
 
 class _Head(TypedDict, total=False):

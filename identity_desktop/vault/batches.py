@@ -31,12 +31,12 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 import orjson
 
-from identity_desktop.report import SUMMARY_FIELDS, redact_report, summarize
+from identity_desktop.report import SUMMARY_FIELDS, ReportRecord, redact_report, summarize
 from identity_desktop.vault.crypto import NONCE_SIZE
 from identity_desktop.vault.packing import LOOKUP, Packed, insert, pack, sealed_size
 from identity_desktop.vault.store import Vault
@@ -58,19 +58,6 @@ class UpsertResult:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.changed.extend(other.changed)
-
-
-class ReportRecord(NamedTuple):
-    """A report as the vault takes it: its JSON (stored as the body, byte for byte) and its
-    summary (``report.summarize`` of that JSON). The importer makes these without building the
-    report's dict (``importing.records``); everyone else with :meth:`of`."""
-
-    body: bytes | msgspec.Raw
-    summary: list[Any]
-
-    @classmethod
-    def of(cls, report: Mapping[str, Any]) -> ReportRecord:
-        return cls(orjson.dumps(report), summarize(report))
 
 
 def load_body(body: bytes) -> dict[str, Any]:

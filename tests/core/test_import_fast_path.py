@@ -97,9 +97,18 @@ def test_head_fields_are_all_that_validation_and_summaries_read() -> None:
             assert summarize(head) == summarize(report)
 
 
+@pytest.fixture(params=["one process", "with the helper process"])
+def helper_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every fast-path case runs twice: decoded here, and with the second half decoded by the
+    helper process (``importing.helper``; normally only from 20,000 records on)."""
+    if request.param == "with the helper process":
+        monkeypatch.setattr(readers, "PARALLEL_MIN_RECORDS", 2)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("layout", ["compact", "python-default", "indented", "crlf"])
 @pytest.mark.parametrize("shape", ["list-object", "array"])
-def test_fast_path_matches_the_plain_path(layout: str, shape: str) -> None:
+def test_fast_path_matches_the_plain_path(layout: str, shape: str, helper_mode: str) -> None:
     records = [*REPORTS[:5], *_odd_reports(), *REPORTS[5:10]]
     document: Any = records if shape == "array" else {
         "object": "list", "url": "/v1/identity/verification_reports", "has_more": False,
@@ -199,3 +208,28 @@ def test_a_desk_without_its_index_builds_it_from_the_vault_when_read(tmp_path: P
         sorted(r["id"] for r in REPORTS)
     desk.lock()
     assert len(desk.index) == 0
+
+
+def test_a_failing_helper_changes_nothing_but_the_speed(monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A helper that cannot start, dies or answers nonsense: the importer decodes its half
+    itself, with the same result, and says so in the log without a value."""
+    import sys
+
+    from identity_desktop.importing import helper
+
+    records = [*REPORTS[:20], *_odd_reports()]
+    data = orjson.dumps(records)
+    expected = readers._from_document(orjson.loads(data), "f.json")
+    monkeypatch.setattr(readers, "PARALLEL_MIN_RECORDS", 2)
+    for command in ([sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.exit(3)"],
+                    [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); "
+                                           "sys.stdout.buffer.write(b'not a pickle')"],
+                    ["/nonexistent/identity-desk-helper"]):
+        monkeypatch.setattr(helper, "helper_command", lambda c=command: c)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="identity_desktop.importing.helper"):
+            _same(readers.parse_bytes(data, "f.json"), expected)
+        assert "decoding in this process" in caplog.text
+        for value in ("vr_", "Zo\u00eb", "Łukasiewicz"):
+            assert value not in caplog.text
