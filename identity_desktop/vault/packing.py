@@ -41,7 +41,7 @@ REPORTS_SQL = (
     "SELECT substr(?1, o, 16), CASE WHEN s THEN substr(?1, o + 32, 16) END, "
     "substr(?1, o + 16, 16), substr(?1, o + 32 + s, m) FROM ("
     f"SELECT i.n AS k, {_field(_REPORT_ENTRY, 0)} AS o, {_field(_REPORT_ENTRY, 1)} AS s, "
-    f"{_field(_REPORT_ENTRY, 2)} AS m FROM i) WHERE true ORDER BY k "
+    f"{_field(_REPORT_ENTRY, 2)} AS m FROM i) WHERE true "
     "ON CONFLICT(lookup) DO UPDATE SET session_lookup = excluded.session_lookup, "
     "digest = excluded.digest, summary = excluded.summary")
 # A body's row number is its report's: found through the look-up hash just written.
@@ -49,7 +49,7 @@ BODIES_SQL = (
     _ROWS + "INSERT INTO bodies(seq, body) "
     "SELECT r.seq, substr(?1, o + 16, m) FROM ("
     f"SELECT i.n AS k, {_field(_BODY_ENTRY, 0)} AS o, {_field(_BODY_ENTRY, 1)} AS m FROM i) "
-    "JOIN reports r ON r.lookup = substr(?1, o, 16) WHERE true ORDER BY k "
+    "JOIN reports r ON r.lookup = substr(?1, o, 16) WHERE true "
     "ON CONFLICT(seq) DO UPDATE SET body = excluded.body")
 
 
