@@ -92,13 +92,14 @@ class CliContext:
                 return prompt_secret("Bundle passphrase: ")
         return None
 
-    def open_desk(self) -> Desk:
-        return Desk.open(self.vault_path, self.passphrase())
+    def open_desk(self, *, build_index: bool = True) -> Desk:
+        return Desk.open(self.vault_path, self.passphrase(), build_index=build_index)
 
     @contextmanager
-    def desk(self) -> Iterator[Desk]:
-        """The unlocked desk for the body of a ``with``, locked again however the body ends."""
-        desk = self.open_desk()
+    def desk(self, *, build_index: bool = True) -> Iterator[Desk]:
+        """The unlocked desk for the body of a ``with``, locked again however the body ends
+        (``build_index=False``: its list index is built only if the body reads it)."""
+        desk = self.open_desk(build_index=build_index)
         try:
             yield desk
         finally:

@@ -57,7 +57,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         end = "\r" if interactive and done < total else "\n"
         print(f"imported {done}/{total} from {path}", end=end, file=sys.stderr, flush=True)
 
-    with ctx.desk() as desk:
+    # No list index: an import never reads it, and building it would decrypt every summary.
+    with ctx.desk(build_index=False) as desk:
         summary = desk.import_files(args.files, skip_invalid=args.skip_invalid,
                                     progress=progress, bundle_passphrase=bundle_passphrase)
     for rejected in summary.rejected if args.skip_invalid else ():
