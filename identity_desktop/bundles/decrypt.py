@@ -37,15 +37,7 @@ from collections.abc import Sequence
 import pyrage
 from pyrage import passphrase as age_passphrase
 
-from identity_desktop.bundles import diagnose
-from identity_desktop.bundles.errors import (
-    BundleEmptyError,
-    BundlePassphraseRequiredError,
-    BundleTamperedError,
-    BundleTruncatedError,
-    BundleWrongIdentityError,
-    BundleWrongPassphraseError,
-)
+from identity_desktop.bundles import diagnose, errors
 from identity_desktop.bundles.header import (
     ALTERED,
     TRUNCATED,
@@ -88,7 +80,7 @@ def decrypt_bundle(data: bytes, *, name: str, identities: list[str],
     binary, header = open_header(data, name)
     if header.needs_passphrase:
         if passphrase is None:
-            raise BundlePassphraseRequiredError(
+            raise errors.BundlePassphraseRequiredError(
                 f"{name}: the bundle is passphrase-encrypted: give --bundle-passphrase-file")
         try:
             plaintext: bytes = age_passphrase.decrypt(binary, passphrase)
@@ -101,7 +93,7 @@ def decrypt_bundle(data: bytes, *, name: str, identities: list[str],
         except pyrage.DecryptError as exc:
             raise _mapped(exc, binary, header, name, identities, None) from None
     if not plaintext.strip():
-        raise BundleEmptyError(f"{name}: empty bundle (it holds no reports)")
+        raise errors.BundleEmptyError(f"{name}: empty bundle (it holds no reports)")
     return plaintext
 
 
@@ -110,21 +102,21 @@ def _mapped(exc: Exception, binary: bytes, header: Header, name: str,
     message = str(exc).lower()
     if _NO_MATCHING_KEY in message:
         if header.needs_passphrase:  # not expected: scrypt files go through the passphrase path
-            return BundleWrongPassphraseError(f"{name}: wrong bundle passphrase")
-        return BundleWrongIdentityError(
+            return errors.BundleWrongPassphraseError(f"{name}: wrong bundle passphrase")
+        return errors.BundleWrongIdentityError(
             f"{name}: this bundle is not addressed to this vault's key (wrong identity)")
     if _EXCESSIVE_WORK in message:
         return BundleError(f"{name}: the bundle's passphrase work factor is too high to open "
                            "(made by an unusual tool, or altered)")
     if _UNWRAP_FAILED in message and passphrase is not None:
-        return BundleWrongPassphraseError(f"{name}: wrong bundle passphrase")
+        return errors.BundleWrongPassphraseError(f"{name}: wrong bundle passphrase")
     if _PAYLOAD_FAILED in message:
         verdict = diagnose.payload_failure(binary, header, identities, passphrase)
         if verdict == diagnose.TRUNCATED:
-            return BundleTruncatedError(f"{name}: {TRUNCATED}")
-        return BundleTamperedError(f"{name}: {ALTERED}")
+            return errors.BundleTruncatedError(f"{name}: {TRUNCATED}")
+        return errors.BundleTamperedError(f"{name}: {ALTERED}")
     if any(hint in message for hint in _TRUNCATED_HINTS):
-        return BundleTruncatedError(f"{name}: {TRUNCATED}")
+        return errors.BundleTruncatedError(f"{name}: {TRUNCATED}")
     if _HEADER_MAC in message:
-        return BundleTamperedError(f"{name}: {ALTERED} (its header does not match its MAC)")
-    return BundleTamperedError(f"{name}: {ALTERED} (age: {str(exc).splitlines()[0][:100]})")
+        return errors.BundleTamperedError(f"{name}: {ALTERED} (its header does not match its MAC)")
+    return errors.BundleTamperedError(f"{name}: {ALTERED} (age: {str(exc).splitlines()[0][:100]})")

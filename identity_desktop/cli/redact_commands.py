@@ -43,12 +43,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--state", action="append", choices=[str(s) for s in OutboxState],
                    help="only entries in this state (repeatable)")
     p.set_defaults(handler=cmd_list)
-    p = rsub.add_parser("cancel", parents=[common], help="cancel queued entries never sent")
-    p.add_argument("ids", nargs="+", metavar="SESSION_ID")
-    p.set_defaults(handler=cmd_cancel)
-    p = rsub.add_parser("retry", parents=[common], help="send failed entries again")
-    p.add_argument("ids", nargs="+", metavar="SESSION_ID")
-    p.set_defaults(handler=cmd_retry)
+    _add_session_action(rsub, common, "cancel", cmd_cancel,
+                        help="cancel queued entries never sent")
+    _add_session_action(rsub, common, "retry", cmd_retry, help="send failed entries again")
     p = rsub.add_parser("export", parents=[common],
                         help="hand the pending queue to an admin (age-encrypted file)",
                         description="Write the entries not yet sent (session ids and "
@@ -62,18 +59,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--recipient", "-r", action="append", required=True, metavar="AGE_PUBKEY",
                    help="the admin's age public key (repeatable)")
     p.set_defaults(handler=cmd_export)
-    p = rsub.add_parser("reclaim", parents=[common],
+    _add_session_action(rsub, common, "reclaim", cmd_reclaim,
                         help="take back handed-off entries the admin never sent",
                         description="Take back entries handed off with 'identity-desk redact "
                                     "export' that the admin never sent (or whose file was "
                                     "lost): the next 'identity-desk sync' sends them from this "
-                                    "vault, or the next export hands them off again. They keep "
-                                    "their idempotency key, so a request the admin did send "
-                                    "after all is replayed by Stripe, not repeated, within "
+                                    "vault, or the next export hands them off again. They "
+                                    "keep their idempotency key, so a request the admin did "
+                                    "send after all is replayed by Stripe, not repeated, within "
                                     "Stripe's 24-hour key window: reclaim only what the admin "
                                     "confirms was not sent.")
-    p.add_argument("ids", nargs="+", metavar="SESSION_ID")
-    p.set_defaults(handler=cmd_reclaim)
     p = rsub.add_parser("import", parents=[common],
                         help="merge a reviewer's exported queue into this vault's queue")
     p.add_argument("file", metavar="FILE.age")
@@ -98,6 +93,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--rate", type=float, metavar="N",
                    help="requests per second (default: 92%% of the key's mode limit)")
     p.set_defaults(handler=cmd_sync)
+
+
+def _add_session_action(rsub: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                        name: str, handler: Callable[[argparse.Namespace], int],
+                        **texts: str) -> None:
+    """An action on queue entries named by their sessions (``cancel``, ``retry``...)."""
+    p = rsub.add_parser(name, parents=[common], **texts)
+    p.add_argument("ids", nargs="+", metavar="SESSION_ID")
+    p.set_defaults(handler=handler)
 
 
 def _seconds(text: str) -> float:

@@ -79,47 +79,43 @@ def mask_api_key(key: str) -> str:
     return prefix + "*" * (len(rest) - 4) + rest[-4:]
 
 
+def _invalid_request(status: int, message: str, *, code: str | None = None,
+                     param: str | None = None, store: bool = False) -> StripeError:
+    """An ``invalid_request_error``; not saved for idempotent replay unless ``store``."""
+    return StripeError(status, "invalid_request_error", message, code=code, param=param,
+                       store=store)
+
+
 def missing_api_key() -> StripeError:
-    return StripeError(
+    return _invalid_request(
         401,
-        "invalid_request_error",
         "You did not provide an API key. You need to provide your API key in the "
         "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
         "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details.",
-        store=False,
     )
 
 
 def invalid_api_key(key: str) -> StripeError:
-    return StripeError(
-        401,
-        "invalid_request_error",
-        f"Invalid API Key provided: {mask_api_key(key)}",
-        code="api_key_invalid",
-        store=False,
-    )
+    return _invalid_request(401, f"Invalid API Key provided: {mask_api_key(key)}",
+                            code="api_key_invalid")
 
 
 def permission_denied(key: str, permission: str) -> StripeError:
-    return StripeError(
+    return _invalid_request(
         403,
-        "invalid_request_error",
         f"The provided key '{mask_api_key(key)}' does not have the required permissions for "
         f"this endpoint on account 'acct_1FakeStripeAcct'. Having the '{permission}' "
         "permission would allow this request to continue.",
         code="secret_key_required" if key.startswith("pk_") else None,
-        store=False,
     )
 
 
 def rate_limited() -> StripeError:
-    return StripeError(
+    return _invalid_request(
         429,
-        "invalid_request_error",
         "Request rate limit exceeded. Learn more about rate limits here "
         "https://stripe.com/docs/rate-limits.",
         code="rate_limit",
-        store=False,
     )
 
 
@@ -134,15 +130,13 @@ def api_error(*, store: bool = True) -> StripeError:
 
 
 def lock_timeout() -> StripeError:
-    return StripeError(
+    return _invalid_request(
         409,
-        "invalid_request_error",
         "This object cannot be accessed right now because another API request or Stripe "
         "process is currently accessing it. If you see this error intermittently, retry the "
         "request. If you see this error frequently and are making multiple concurrent "
         "requests to a single object, make your requests serially or at a lower rate.",
         code="lock_timeout",
-        store=False,
     )
 
 
@@ -169,7 +163,7 @@ def idempotency_in_use(key: str) -> StripeError:
 
 
 def invalid_param(param: str, message: str, code: str = "parameter_invalid") -> StripeError:
-    return StripeError(400, "invalid_request_error", message, code=code, param=param, store=False)
+    return _invalid_request(400, message, code=code, param=param)
 
 
 def unknown_parameter(param: str) -> StripeError:
@@ -177,20 +171,13 @@ def unknown_parameter(param: str) -> StripeError:
 
 
 def no_such(kind: str, object_id: str, *, status: int = 404, param: str = "id") -> StripeError:
-    return StripeError(
-        status,
-        "invalid_request_error",
-        f"No such {kind}: '{object_id}'",
-        code="resource_missing",
-        param=param,
-    )
+    return _invalid_request(status, f"No such {kind}: '{object_id}'", code="resource_missing",
+                            param=param, store=True)
 
 
 def unrecognized_url(method: str, path: str) -> StripeError:
-    return StripeError(
+    return _invalid_request(
         404,
-        "invalid_request_error",
         f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or "
         "we can help at https://support.stripe.com/.",
-        store=False,
     )

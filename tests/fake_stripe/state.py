@@ -73,6 +73,20 @@ def _expand_set(params: Params) -> set[str]:
     return set(expand)
 
 
+def _only_expand(params: Params) -> set[str]:
+    """The ``expand`` set of an endpoint that takes no other parameter."""
+    _check_params(params, {"expand"})
+    return _expand_set(params)
+
+
+def _existing(objects: dict[str, dict[str, Any]], kind: str, object_id: str) -> dict[str, Any]:
+    """``objects[object_id]``, or Stripe's 404 for it."""
+    found = objects.get(object_id)
+    if found is None:
+        raise errors.no_such(kind, object_id)
+    return found
+
+
 def _created_filter(value: Any) -> Callable[[int], bool]:
     if isinstance(value, str):
         exact = _as_int("created", value)
@@ -243,26 +257,22 @@ class Store:
                 key = (cursor["created"], cursor_id)
             else:
                 key = (0, "")
-            found: list[dict[str, Any]] = []
             if before is not None:  # the `limit` items just newer than the cursor
-                for i in range(bisect.bisect_right(self._asc, key), len(self._asc)):
-                    report = self.reports[self._asc[i][1]]
-                    if all(check(report) for check in checks):
-                        found.append(report)
-                        if len(found) > limit:
-                            break
-                has_more = len(found) > limit
-                page = list(reversed(found[:limit]))
+                scan = range(bisect.bisect_right(self._asc, key), len(self._asc))
             else:
                 hi = bisect.bisect_left(self._asc, key) if after is not None else len(self._asc)
-                for i in range(hi - 1, -1, -1):
-                    report = self.reports[self._asc[i][1]]
-                    if all(check(report) for check in checks):
-                        found.append(report)
-                        if len(found) > limit:
-                            break
-                has_more = len(found) > limit
-                page = found[:limit]
+                scan = range(hi - 1, -1, -1)
+            found: list[dict[str, Any]] = []
+            for i in scan:
+                report = self.reports[self._asc[i][1]]
+                if all(check(report) for check in checks):
+                    found.append(report)
+                    if len(found) > limit:
+                        break
+            has_more = len(found) > limit
+            page = found[:limit]
+            if before is not None:  # found oldest first; a list is newest first
+                page.reverse()
             data = [self._report_out(r, expand, "data.") for r in page]
             listing = {"object": "list", "url": LIST_URL, "has_more": has_more, "data": data}
             return orjson.dumps(listing)
@@ -277,13 +287,10 @@ class Store:
         return out
 
     def retrieve_report(self, report_id: str, params: Params) -> bytes:
-        _check_params(params, {"expand"})
-        expand = _expand_set(params)
+        expand = _only_expand(params)
         with self.lock:
             self._tick()
-            report = self.reports.get(report_id)
-            if report is None:
-                raise errors.no_such("verification_report", report_id)
+            report = _existing(self.reports, "verification_report", report_id)
             return orjson.dumps(self._report_out(report, expand, ""))
 
     def _session_out(self, session: dict[str, Any], expand: set[str]) -> dict[str, Any]:
@@ -298,22 +305,17 @@ class Store:
         return out
 
     def retrieve_session(self, session_id: str, params: Params) -> bytes:
-        _check_params(params, {"expand"})
-        expand = _expand_set(params)
+        expand = _only_expand(params)
         with self.lock:
-            if session_id not in self.sessions:
-                raise errors.no_such("verification_session", session_id)
-            self._tick(polled=session_id)
-            return orjson.dumps(self._session_out(self.sessions[session_id], expand))
+            session = _existing(self.sessions, "verification_session", session_id)
+            self._tick(polled=session_id)  # may complete its redaction (in place)
+            return orjson.dumps(self._session_out(session, expand))
 
     def redact(self, session_id: str, params: Params) -> bytes:
-        _check_params(params, {"expand"})
-        expand = _expand_set(params)
+        expand = _only_expand(params)
         with self.lock:
             self._tick()
-            session = self.sessions.get(session_id)
-            if session is None:
-                raise errors.no_such("verification_session", session_id)
+            session = _existing(self.sessions, "verification_session", session_id)
             status = session["status"]
             if status not in REDACTABLE_STATUSES:
                 raise errors.StripeError(
