@@ -56,16 +56,24 @@ def run_cli(vault_path: Path, passphrase_file: Path) -> RunCli:
     def run(*args: str, vault: Path | None = vault_path, passphrase: Path | None = passphrase_file,
             input: str | None = None, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "identity_desktop.cli.main", *args]
-        if vault is not None:
-            argv += ["--vault", str(vault)]
-        if passphrase is not None:
-            argv += ["--passphrase-file", str(passphrase)]
-        full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-        return subprocess.run(argv, capture_output=True, text=True, input=input,
-                              env=full_env, timeout=timeout, cwd=REPO)
+        return cli(*args, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+                   vault=vault, passphrase_file=passphrase, input=input, timeout=timeout)
 
     return run
+
+
+def cli(*args: str, env: dict[str, str], vault: Path | None = None,
+        passphrase_file: Path | None = None, input: str | None = "",
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``identity-desk`` in a child process with exactly ``env`` (stdin is a pipe, never a
+    terminal, unless ``input`` is None: then it is the test run's own)."""
+    argv = [sys.executable, "-m", "identity_desktop.cli.main", *args]
+    if vault is not None:
+        argv += ["--vault", str(vault)]
+    if passphrase_file is not None:
+        argv += ["--passphrase-file", str(passphrase_file)]
+    return subprocess.run(argv, capture_output=True, text=True, input=input, env=env,
+                          timeout=timeout, cwd=REPO)
 
 
 @pytest.fixture

@@ -11,12 +11,14 @@ the default parameters.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import shutil
 import sqlite3
 import subprocess
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import orjson
 from identity_desktop.vault import Vault
 from identity_desktop.vault.crypto import KdfParams
 from identity_desktop.vault.reports import upsert_reports
-from tests.conftest import PASSPHRASE, REPO
+from tests.conftest import PASSPHRASE, REPO, cli
 
 NOW = 1_790_000_000  # pinned "now" for generated reports (2026-09-21 UTC)
 
@@ -73,23 +75,36 @@ def isolated_env(root: Path) -> dict[str, str]:
     return env
 
 
-def cli(*args: str, env: dict[str, str], vault: Path | None = None,
-        passphrase_file: Path | None = None, input: str = "",
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``identity-desk`` in a child process (stdin is a pipe, never a terminal)."""
-    argv = [sys.executable, "-m", "identity_desktop.cli.main", *args]
-    if vault is not None:
-        argv += ["--vault", str(vault)]
-    if passphrase_file is not None:
-        argv += ["--passphrase-file", str(passphrase_file)]
-    return subprocess.run(argv, capture_output=True, text=True, input=input, env=env,
-                          timeout=timeout, cwd=REPO)
-
-
 def write_passphrase(path: Path, passphrase: str = PASSPHRASE) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(passphrase + "\n")
     return path
+
+
+@dataclass(frozen=True)
+class CliSetup:
+    """What a module-scoped fixture keeps to run the CLI: an isolated environment and a
+    passphrase file, both under its own root."""
+
+    env: dict[str, str]
+    passphrase: Path
+
+    @classmethod
+    def under(cls, root: Path) -> CliSetup:
+        return cls(isolated_env(root), write_passphrase(root / "passphrase.txt"))
+
+    def runner(self, vault: Path, *first: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+        """:func:`cli` on ``vault`` with this environment and passphrase; its arguments
+        follow ``first``."""
+        return functools.partial(cli, *first, env=self.env, vault=vault,
+                                 passphrase_file=self.passphrase)
+
+
+def copy_vault(template: Path, dest: Path) -> Path:
+    """A copy of the vault file ``template`` at ``dest``, in a private folder."""
+    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    shutil.copy(template, dest)
+    return dest
 
 
 def write_reports(path: Path, reports: Sequence[dict[str, Any]], fmt: str) -> Path:
@@ -139,6 +154,33 @@ def one_error_line(result: subprocess.CompletedProcess[str], status: int = 1) ->
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("identity-desk: error: "), lines[0]
     return lines[0]
+
+
+def sensitive_values(reports: Iterable[dict[str, Any]], keys: Collection[str]) -> set[str]:
+    """Every string of five characters or more held under one of ``keys``, at any depth (a
+    list's items count as held under the list's key): what a plaintext scan looks for."""
+    out: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and len(value) >= 5 and key in keys:
+            out.add(value)
+
+    for report in reports:
+        walk(report)
+    return out
+
+
+def assert_no_plaintext(files: Iterable[Path], needles: Collection[bytes]) -> None:
+    for path in files:
+        data = path.read_bytes()
+        leaked = [n for n in needles if n in data]
+        assert not leaked, f"{path.name} holds plaintext, e.g. {leaked[:1]}"
 
 
 def ids_of(reports: Iterable[dict[str, Any]]) -> set[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import shutil
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,12 +22,11 @@ from identity_desktop.vault.reports import load_summaries
 from tests.conftest import PASSPHRASE
 from tests.core._support import (
     NOW,
-    cli,
+    CliSetup,
+    copy_vault,
     digest,
-    isolated_env,
     make_vault,
     one_error_line,
-    write_passphrase,
     write_reports,
 )
 
@@ -46,27 +44,19 @@ def base(tmp_path_factory: pytest.TempPathFactory, good: list[dict[str, Any]]) -
     vault = make_vault(root / "template.idvault", good[:EXISTING])
     with Vault.open(vault, PASSPHRASE) as v:
         summaries = load_summaries(v)
-    return {"env": isolated_env(root), "template": vault, "summaries": summaries,
-            "passphrase": write_passphrase(root / "passphrase.txt")}
+    return {"cli": CliSetup.under(root), "template": vault, "summaries": summaries}
 
 
 @pytest.fixture
 def vault(base: dict[str, Any], tmp_path: Path) -> Path:
     """A fresh copy of the 40-report vault."""
-    path = tmp_path / "vault" / "vault.idvault"
-    path.parent.mkdir(mode=0o700)
-    shutil.copy(base["template"], path)
-    return path
+    return copy_vault(base["template"], tmp_path / "vault" / "vault.idvault")
 
 
 @pytest.fixture
 def importer(base: dict[str, Any], vault: Path
              ) -> Callable[..., subprocess.CompletedProcess[str]]:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return cli("import", *args, env=base["env"], vault=vault,
-                   passphrase_file=base["passphrase"])
-
-    return run
+    return base["cli"].runner(vault, "import")
 
 
 def _assert_unchanged(vault: Path, base: dict[str, Any], before: str) -> None:

@@ -5,7 +5,6 @@ the vault unchanged. Interop with the ``age`` tool itself is in ``test_age_inter
 from __future__ import annotations
 
 import random
-import shutil
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,15 +15,8 @@ import pyrage
 import pytest
 from pyrage import x25519
 
+from identity_desktop import bundles
 from identity_desktop.bundles import (
-    BundleEmptyError,
-    BundlePassphraseRequiredError,
-    BundleTamperedError,
-    BundleTruncatedError,
-    BundleWrongIdentityError,
-    BundleWrongPassphraseError,
-    ExportCancelledError,
-    NotABundleError,
     decrypt_bundle,
     ensure_vault_identity,
     export_bundle,
@@ -42,7 +34,16 @@ from identity_desktop.index import ReportFilter
 from identity_desktop.vault import Vault
 from identity_desktop.vault.reports import get_report, load_summaries, report_count
 from tests.conftest import PASSPHRASE
-from tests.core._support import NOW, digest, fast_kdf, make_vault, one_error_line
+from tests.core._support import (
+    NOW,
+    assert_no_plaintext,
+    copy_vault,
+    digest,
+    fast_kdf,
+    make_vault,
+    one_error_line,
+    sensitive_values,
+)
 
 ADMIN_REPORTS = 60
 CHUNK = 64 * 1024 + 16  # one age payload chunk with its tag
@@ -63,22 +64,17 @@ def templates(tmp_path_factory: pytest.TempPathFactory,
             "reviewer": make_vault(root / "reviewer.idvault")}
 
 
-def _copy(template: Path, dest: Path) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    shutil.copy(template, dest)
-    return dest
-
-
 @pytest.fixture
 def admin(templates: dict[str, Path], tmp_path: Path) -> Iterator[Desk]:
-    desk = Desk.open(_copy(templates["admin"], tmp_path / "admin" / "vault.idvault"), PASSPHRASE)
+    path = copy_vault(templates["admin"], tmp_path / "admin" / "vault.idvault")
+    desk = Desk.open(path, PASSPHRASE)
     yield desk
     desk.lock()
 
 
 @pytest.fixture
 def reviewer_path(templates: dict[str, Path], tmp_path: Path) -> Path:
-    return _copy(templates["reviewer"], tmp_path / "reviewer" / "vault.idvault")
+    return copy_vault(templates["reviewer"], tmp_path / "reviewer" / "vault.idvault")
 
 
 def _reviewer_key(path: Path) -> str:
@@ -225,7 +221,7 @@ def test_cancel_or_failure_leaves_the_destination_as_it_was(tmp_path: Path) -> N
     def cancelled() -> bool:
         return bool(seen) and seen[-1] >= 200
 
-    with pytest.raises(ExportCancelledError, match="nothing was written"):
+    with pytest.raises(bundles.ExportCancelledError, match="nothing was written"):
         export_bundle(many, out, recipients=[key], cancelled=cancelled,
                       progress=lambda done, total: seen.append(done))
     assert seen and seen[-1] == 200
@@ -251,11 +247,11 @@ def test_passphrase_bundle(tmp_path: Path, reviewer_path: Path,
     assert export_bundle(reports[:5], out, passphrase="field trip 2026") == 5
     assert path_needs_passphrase(out)
     data = out.read_bytes()
-    with pytest.raises(BundlePassphraseRequiredError) as caught:
+    with pytest.raises(bundles.BundlePassphraseRequiredError) as caught:
         decrypt_bundle(data, name=str(out), identities=[], passphrase=None)
     assert str(caught.value) == (f"{out}: the bundle is passphrase-encrypted: give "
                                  "--bundle-passphrase-file")
-    with pytest.raises(BundleWrongPassphraseError) as caught:
+    with pytest.raises(bundles.BundleWrongPassphraseError) as caught:
         decrypt_bundle(data, name=str(out), identities=[], passphrase="field trip 2025")
     assert str(caught.value) == f"{out}: wrong bundle passphrase"
     with pytest.raises(BundleError, match="must not be empty"):
@@ -309,25 +305,26 @@ def broken(tmp_path_factory: pytest.TempPathFactory, templates: dict[str, Path],
     truncated, altered = "the bundle is truncated", \
         "the bundle was altered or is damaged (integrity check failed)"
     add("wrong-identity.age", pyrage.encrypt(data[end:], [stranger.to_public()]),
-        BundleWrongIdentityError,
+        bundles.BundleWrongIdentityError,
         "this bundle is not addressed to this vault's key (wrong identity)")
-    add("cut-in-header.age", data[:end // 2], BundleTruncatedError, truncated)
-    add("cut-after-header.age", data[:end + 10], BundleTruncatedError, truncated)
-    add("cut-in-half.age", data[:len(data) // 2], BundleTruncatedError, truncated)
-    add("cut-in-tag.age", data[:-3], BundleTruncatedError, truncated)
+    add("cut-in-header.age", data[:end // 2], bundles.BundleTruncatedError, truncated)
+    add("cut-after-header.age", data[:end + 10], bundles.BundleTruncatedError, truncated)
+    add("cut-in-half.age", data[:len(data) // 2], bundles.BundleTruncatedError, truncated)
+    add("cut-in-tag.age", data[:-3], bundles.BundleTruncatedError, truncated)
     payload = bytearray(data)
     payload[(end + len(data)) // 2] ^= 0x01
-    add("flipped-payload.age", bytes(payload), BundleTamperedError, altered)
+    add("flipped-payload.age", bytes(payload), bundles.BundleTamperedError, altered)
     last = bytearray(data)
     last[-1] ^= 0x80
-    add("flipped-last-byte.age", bytes(last), BundleTamperedError, altered)
+    add("flipped-last-byte.age", bytes(last), bundles.BundleTamperedError, altered)
     mac = bytearray(data)
     mac[end - 5] = ord("A") if mac[end - 5] != ord("A") else ord("B")
-    add("flipped-mac.age", bytes(mac), BundleTamperedError, altered)
-    add("appended.age", data + b"\x00", BundleTamperedError, altered)
-    add("empty-file.age", b"", BundleEmptyError, "empty bundle")
-    add("empty-bundle.age", pyrage.encrypt(b"", [recipient]), BundleEmptyError, "empty bundle")
-    add("not-age.age", orjson.dumps([reports[0]]), NotABundleError, "not an age bundle")
+    add("flipped-mac.age", bytes(mac), bundles.BundleTamperedError, altered)
+    add("appended.age", data + b"\x00", bundles.BundleTamperedError, altered)
+    add("empty-file.age", b"", bundles.BundleEmptyError, "empty bundle")
+    add("empty-bundle.age", pyrage.encrypt(b"", [recipient]), bundles.BundleEmptyError,
+        "empty bundle")
+    add("not-age.age", orjson.dumps([reports[0]]), bundles.NotABundleError, "not an age bundle")
     # Decrypts fine, but holds no reports: the importer's own clear error.
     customers = orjson.dumps({"object": "list", "data": [{"id": "cus_1", "object": "customer"},
                                                          {"id": "cus_2", "object": "customer"}]})
@@ -377,7 +374,7 @@ def test_a_broken_bundle_is_refused_clearly_and_imports_nothing(
 def test_cli_import_of_broken_bundles_is_one_line_each(broken: dict[str, Any],
                                                       run_cli: Any, vault_path: Path,
                                                       templates: dict[str, Path]) -> None:
-    _copy(templates["reviewer"], vault_path)
+    copy_vault(templates["reviewer"], vault_path)
     before = digest(vault_path)
     for name in ("wrong-identity.age", "cut-in-half.age", "flipped-payload.age"):
         path = broken["root"] / name
@@ -402,14 +399,14 @@ def test_every_cut_is_truncated_and_every_flip_is_altered(tmp_path: Path) -> Non
     cuts = {end + 16 + k * CHUNK + d for k in range(1, chunks) for d in (-17, -16, -9, -1, 0, 1)}
     cuts |= {rng.randrange(end, len(data)) for _ in range(40)} | {len(data) - 1, end + 17}
     for cut in sorted(cuts):
-        with pytest.raises(BundleTruncatedError):
+        with pytest.raises(bundles.BundleTruncatedError):
             decrypt_bundle(data[:cut], name="b", identities=[str(me)], passphrase=None)
     flips = {rng.randrange(end, len(data)) for _ in range(60)}
     flips |= {end + 16 + k * CHUNK + d for k in range(1, chunks) for d in (-1, 0)}
     for pos in sorted(flips):
         damaged = bytearray(data)
         damaged[pos] ^= 1 << rng.randrange(8)
-        with pytest.raises(BundleTamperedError):
+        with pytest.raises(bundles.BundleTamperedError):
             decrypt_bundle(bytes(damaged), name="b", identities=[str(me)], passphrase=None)
 
 
@@ -417,33 +414,19 @@ def test_every_cut_is_truncated_and_every_flip_is_altered(tmp_path: Path) -> Non
 
 
 def _sensitive_values(reports: list[dict[str, Any]]) -> set[bytes]:
-    out: set[bytes] = set()
-
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and len(value) >= 5 and key in {
-                "id", "verification_session", "client_reference_id", "first_name",
-                "last_name", "line1", "city", "postal_code", "number", "id_number", "files"
-        } and not (value.isdigit() and len(value) < 12):
-            # (The vault header stores its salt and id as hex text: a short all-digit value,
-            # a postal code, would turn up there by chance and prove nothing.)
-            out.add(value.encode())
-
-    for report in reports:
-        walk(report)
-    return out
+    keys = {"id", "verification_session", "client_reference_id", "first_name", "last_name",
+            "line1", "city", "postal_code", "number", "id_number", "files"}
+    # (The vault header stores its salt and id as hex text: a short all-digit value, a postal
+    # code, would turn up there by chance and prove nothing.)
+    return {value.encode() for value in sensitive_values(reports, keys)
+            if not (value.isdigit() and len(value) < 12)}
 
 
 def test_no_plaintext_in_any_file_after_export_and_import(
         run_cli: Any, tmp_path: Path, templates: dict[str, Path], vault_path: Path,
         reports: list[dict[str, Any]], all_written_files: Callable[[], Iterator[Path]]) -> None:
-    admin_path = _copy(templates["admin"], tmp_path / "admin" / "vault.idvault")
-    _copy(templates["reviewer"], vault_path)
+    admin_path = copy_vault(templates["admin"], tmp_path / "admin" / "vault.idvault")
+    copy_vault(templates["reviewer"], vault_path)
     out = tmp_path / "handover" / "batch.age"
     out.parent.mkdir()
     key = run_cli("key", "show").stdout.strip()
@@ -461,16 +444,13 @@ def test_no_plaintext_in_any_file_after_export_and_import(
     assert len(needles) > 300
     files = list(all_written_files())
     assert out in files and vault_path in files and admin_path in files
-    for path in files:
-        data = path.read_bytes()
-        leaked = [n for n in needles if n in data]
-        assert not leaked, f"{path.name} holds plaintext, e.g. {leaked[:1]}"
+    assert_no_plaintext(files, needles)
     assert not [p for p in files if p.name.endswith(".part")]
 
 
 def test_cli_export_usage(run_cli: Any, templates: dict[str, Path], vault_path: Path,
                           tmp_path: Path, reports: list[dict[str, Any]]) -> None:
-    _copy(templates["admin"], vault_path)
+    copy_vault(templates["admin"], vault_path)
     out = tmp_path / "o.age"
     line = one_error_line(run_cli("export", "--out", str(out)), status=2)
     assert "--recipient" in line and "--bundle-passphrase-file" in line

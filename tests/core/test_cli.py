@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.conftest import PASSPHRASE
 from tests.core._support import (
     NOW,
     cli,
+    copy_vault,
     digest,
     isolated_env,
     make_vault,
@@ -56,9 +56,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture
 def own_vault(shared: dict[str, Any], vault_path: Path) -> Path:
     """A copy of the shared vault at the test's own ``vault_path`` (for ``run_cli``)."""
-    vault_path.parent.mkdir(mode=0o700, exist_ok=True)
-    shutil.copy(shared["vault"], vault_path)
-    return vault_path
+    return copy_vault(shared["vault"], vault_path)
 
 
 def test_init_makes_a_private_vault_and_refuses_to_overwrite(

@@ -31,7 +31,7 @@ from identity_desktop.stripe_api.retry import RetryPolicy
 from identity_desktop.vault import Vault
 from identity_desktop.vault.reports import iter_reports, report_count
 from tests.conftest import PASSPHRASE, REPO
-from tests.core._support import fast_kdf, one_error_line
+from tests.core._support import assert_no_plaintext, fast_kdf, one_error_line, sensitive_values
 from tests.fake_stripe import FakeStripe, FaultKind, make_report
 
 KEY = "sk_test_51FetchTestsKeyQv7Lm2Xp9Rt4Wz"
@@ -77,12 +77,9 @@ def server() -> Iterator[FakeStripe]:
 
 @pytest.fixture
 def vault(vault_path: Path) -> Iterator[Vault]:
-    v = Vault.create(vault_path, PASSPHRASE, kdf=fast_kdf())
-    store_key(v, KEY)
-    try:
+    with Vault.create(vault_path, PASSPHRASE, kdf=fast_kdf()) as v:
+        store_key(v, KEY)
         yield v
-    finally:
-        v.lock()
 
 
 @pytest.fixture
@@ -500,25 +497,9 @@ def test_callable_from_another_thread_without_signals(
 # ---- no plaintext anywhere -------------------------------------------------------------------
 
 
-def _sensitive_values(reports: list[dict[str, Any]]) -> set[str]:
-    out: set[str] = set()
-
-    def walk(value: Any, key: str = "") -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and len(value) >= 5 and key in {
-                "id", "verification_session", "client_reference_id", "first_name",
-                "last_name", "line1", "line2", "city", "postal_code", "number", "id_number",
-                "email", "phone", "files", "document", "selfie"}:
-            out.add(value)
-
-    for report in reports:
-        walk(report)
-    return out
+SENSITIVE_KEYS = {"id", "verification_session", "client_reference_id", "first_name", "last_name",
+                  "line1", "line2", "city", "postal_code", "number", "id_number", "email",
+                  "phone", "files", "document", "selfie"}
 
 
 def test_no_plaintext_in_any_written_file_after_a_debug_logged_fetch(
@@ -551,11 +532,8 @@ def test_no_plaintext_in_any_written_file_after_a_debug_logged_fetch(
     log_text = log_file.read_text()
     assert "DEBUG" in log_text and "page committed" in log_text  # DEBUG really was on
 
-    needles = {v.encode() for v in _sensitive_values(reports)} | {KEY.encode()}
+    needles = {v.encode() for v in sensitive_values(reports, SENSITIVE_KEYS)} | {KEY.encode()}
     assert len(needles) > 1000
     files = list(all_written_files())
     assert log_file in files and stderr_file in files and vault_path in files
-    for path in files:
-        data = path.read_bytes()
-        leaked = [n for n in needles if n in data]
-        assert not leaked, f"{path.name} holds plaintext, e.g. {leaked[:1]}"
+    assert_no_plaintext(files, needles)

@@ -35,8 +35,7 @@ def reports() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def server(reports: list[dict[str, Any]]) -> Iterator[FakeStripe]:
-    with FakeStripe(api_keys={KEY}) as fake:
-        fake.add_reports(reports)
+    with FakeStripe(api_keys={KEY}, reports=reports) as fake:
         yield fake
 
 

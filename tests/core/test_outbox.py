@@ -33,11 +33,8 @@ def reports() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def vault(vault_path: Path, reports: list[dict[str, Any]]) -> Iterator[Vault]:
-    v = make_vault(vault_path, reports)
-    try:
+    with make_vault(vault_path, reports) as v:
         yield v
-    finally:
-        v.lock()
 
 
 def test_queue_reports_makes_one_entry_per_session_with_a_fixed_key(

@@ -71,18 +71,14 @@ def reports() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def server(reports: list[dict[str, Any]]) -> Iterator[FakeStripe]:
-    with FakeStripe(api_keys={KEY}) as fake:
-        fake.add_reports(reports)
+    with FakeStripe(api_keys={KEY}, reports=reports) as fake:
         yield fake
 
 
 @pytest.fixture
 def vault(vault_path: Path, reports: list[dict[str, Any]]) -> Iterator[Vault]:
-    v = make_vault(vault_path, reports)
-    try:
+    with make_vault(vault_path, reports) as v:
         yield v
-    finally:
-        v.lock()
 
 
 def late_report(i: int, session: str) -> dict[str, Any]:

@@ -57,11 +57,8 @@ def reports() -> list[dict[str, Any]]:
 def vault(vault_path: Path, reports: list[dict[str, Any]], server: FakeStripe
           ) -> Iterator[Vault]:
     server.add_reports(reports)
-    v = make_vault(vault_path, reports)
-    try:
+    with make_vault(vault_path, reports) as v:
         yield v
-    finally:
-        v.lock()
 
 
 def redact_keys(server: FakeStripe) -> dict[str, set[str]]:

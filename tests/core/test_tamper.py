@@ -24,7 +24,6 @@ the CLI says so in one line with exit status 1.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,7 +41,9 @@ from identity_desktop.vault.reports import get_report, load_summaries
 from tests.conftest import PASSPHRASE
 from tests.core._support import (
     NOW,
+    CliSetup,
     cli,
+    copy_vault,
     digest,
     isolated_env,
     make_vault,
@@ -68,25 +69,17 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "report": [vault.cipher.lookup(b"report", r["id"]) for r in reports],
             "secret": vault.cipher.lookup(b"secret", SECRET),
         }
-    return {"path": path, "reports": reports, "lookups": lookups, "env": isolated_env(root),
-            "passphrase": write_passphrase(root / "passphrase.txt")}
+    return {"path": path, "reports": reports, "lookups": lookups, "cli": CliSetup.under(root)}
 
 
 @pytest.fixture
 def vault_path(template: dict[str, Any], tmp_path: Path) -> Path:
-    path = tmp_path / "vault" / "vault.idvault"
-    path.parent.mkdir(mode=0o700)
-    shutil.copy(template["path"], path)
-    return path
+    return copy_vault(template["path"], tmp_path / "vault" / "vault.idvault")
 
 
 @pytest.fixture
 def run(template: dict[str, Any], vault_path: Path) -> Callable[..., Any]:
-    def call(*args: str) -> Any:
-        return cli(*args, env=template["env"], vault=vault_path,
-                   passphrase_file=template["passphrase"])
-
-    return call
+    return template["cli"].runner(vault_path)
 
 
 # -- raw edits with plain sqlite3, as an attacker or a bad disk would -----------------------
