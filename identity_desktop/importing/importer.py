@@ -7,7 +7,10 @@
 - Batches are committed one by one; ``progress`` is called after each commit, so whatever was
   reported done survives the app crashing or being killed, and a cancel; once the import
   returns it also survives a power cut (see ``_bulk_settings``). The next batch is encrypted
-  while the previous one is written (``vault.batches.BatchWriter``).
+  while the previous one is written (``vault.batch_writer.BatchWriter``).
+- A list object or array read strictly is written while it is still being decoded
+  (``_stream_file``): its first batches go into one transaction held open until every record
+  is known valid, and are rolled back if one is not.
 - The cyclic garbage collector is paused for the whole import (see ``gc_pause``): it would
   otherwise walk the millions of live parsed objects again and again.
 """
@@ -23,9 +26,10 @@ from typing import Any
 
 from identity_desktop.errors import IdentityDeskError
 from identity_desktop.gc_pause import gc_paused
-from identity_desktop.importing.readers import Rejected, read_records
+from identity_desktop.importing.readers import ElementStream, Rejected, open_records
 from identity_desktop.report import ReportRecord
-from identity_desktop.vault.batches import BatchWriter, UpsertResult, prepare
+from identity_desktop.vault.batch_writer import BatchWriter
+from identity_desktop.vault.batches import UpsertResult, prepare
 from identity_desktop.vault.store import Vault
 
 log = logging.getLogger(__name__)
@@ -152,11 +156,21 @@ def _import_files(
         outcome = FileOutcome(path)
         summary.files.append(outcome)
         try:
-            parsed = read_records(Path(path), bundle_passphrase=bundle_passphrase,
+            parsed = open_records(Path(path), bundle_passphrase=bundle_passphrase,
                                   identities=identities)
+            if isinstance(parsed, ElementStream) and not skip_invalid:
+                _stream_file(vault, parsed, outcome, summary, progress=progress,
+                             cancelled=cancelled)
+            elif isinstance(parsed, ElementStream):
+                parsed = parsed.parsed()
         except IdentityDeskError as exc:
             outcome.error = str(exc)
             log.info("import: file %d of %d refused as a whole", number, len(paths))
+            continue
+        if isinstance(parsed, ElementStream):
+            _log_outcome(outcome, number, len(paths))
+            if outcome.cancelled:
+                break
             continue
         outcome.rejected = parsed.rejected
         if parsed.rejected and not skip_invalid:
@@ -166,13 +180,86 @@ def _import_files(
             continue
         _store_file(vault, parsed.records, outcome, summary,
                     progress=progress, cancelled=cancelled)
-        # Counts only: file names and record contents may be personal data.
-        log.info("import: file %d of %d: %d added, %d updated, %d unchanged, %d rejected%s",
-                 number, len(paths), outcome.added, outcome.updated, outcome.unchanged,
-                 len(outcome.rejected), " (cancelled)" if outcome.cancelled else "")
+        _log_outcome(outcome, number, len(paths))
         if outcome.cancelled:
             break
     return summary
+
+
+def _log_outcome(outcome: FileOutcome, number: int, files: int) -> None:
+    # Counts only: file names and record contents may be personal data.
+    if outcome.error:
+        log.info("import: file %d of %d refused: %d invalid record(s)", number, files,
+                 len(outcome.rejected))
+        return
+    log.info("import: file %d of %d: %d added, %d updated, %d unchanged, %d rejected%s",
+             number, files, outcome.added, outcome.updated, outcome.unchanged,
+             len(outcome.rejected), " (cancelled)" if outcome.cancelled else "")
+
+
+def _count(outcome: FileOutcome, summary: ImportSummary, result: UpsertResult) -> None:
+    outcome.added += result.added
+    outcome.updated += result.updated
+    outcome.unchanged += result.unchanged
+    summary.changed.extend(result.changed)
+
+
+def _stream_file(vault: Vault, stream: ElementStream, outcome: FileOutcome,
+                 summary: ImportSummary, *, progress: Progress | None,
+                 cancelled: Cancelled | None) -> None:
+    """A strict import of a list object or array, written while it is decoded. Until the last
+    record is decoded (and so the file known valid), batches are *held*: written in one open
+    transaction, committed together once the file is known valid, rolled back if a record is
+    not (the file is then refused whole, as ``read_records`` + ``_store_file`` would) or on a
+    cancel. From then on each batch commits on its own, as in :func:`_store_file`."""
+    total = stream.total
+    done = 0
+    held: list[tuple[UpsertResult, int]] = []  # written, not yet committed: (result, records)
+    held_open = False  # held batches were submitted and their commit was not
+    in_flight: tuple[str, int] | None = None  # ("batch" | "held" | "commit", records)
+
+    def finish(writer: BatchWriter) -> None:
+        """Account for the job in flight once it is done: a commit makes its batches count."""
+        nonlocal done, in_flight
+        result = writer.wait()
+        kind, count = in_flight or ("", 0)
+        in_flight = None
+        now: list[tuple[UpsertResult, int]] = []
+        if kind == "commit":
+            now, held[:] = held[:], []
+        elif kind in ("held", "batch"):
+            assert result is not None
+            if kind == "held":
+                held.append((result, count))
+                return
+            now = [(result, count)]
+        for one, records in now:
+            _count(outcome, summary, one)
+            done += records
+        if now and progress is not None:
+            progress(outcome.path, done, total)
+
+    with BatchWriter(vault) as writer:
+        for records, complete in stream.batches(BATCH_SIZE):
+            if cancelled is not None and cancelled():
+                outcome.cancelled = True
+                break
+            if stream.rejected:
+                continue  # refused whole: decode the rest only to name every bad record
+            if complete and held_open:
+                finish(writer)
+                writer.submit_commit()
+                in_flight, held_open = ("commit", 0), False
+            batch = prepare(vault, records)
+            finish(writer)
+            writer.submit(batch, held=not complete)
+            in_flight = ("batch", len(records)) if complete else ("held", len(records))
+            held_open = held_open or not complete
+        finish(writer)
+        writer.rollback()  # held batches left: a refusal or a cancel before the file was valid
+    if stream.rejected:
+        outcome.rejected = stream.rejected
+        outcome.error = _refusal(outcome.path, stream.rejected)
 
 
 def _store_file(vault: Vault, reports: list[ReportRecord], outcome: FileOutcome,

@@ -9,6 +9,7 @@ and fields, never values (values may be personal data).
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import msgspec
 import orjson
 
 from identity_desktop.errors import ImportFileError
-from identity_desktop.importing.helper import Helper, decode_all
+from identity_desktop.importing.helper import Helper, Outcome, decode_all
 from identity_desktop.importing.records import compact, decode, decode_object, split_elements
 from identity_desktop.report import ReportRecord
 
@@ -45,6 +46,15 @@ def read_records(path: Path, *, bundle_passphrase: str | None = None,
                  identities: list[str] | None = None) -> ParsedFile:
     """Read and validate every record of ``path``. Raises ``ImportFileError`` when the file fails
     as a whole (unreadable, empty, not JSON, not reports); bad records are returned as rejected."""
+    source = open_records(path, bundle_passphrase=bundle_passphrase, identities=identities)
+    return source.parsed() if isinstance(source, ElementStream) else source
+
+
+def open_records(path: Path, *, bundle_passphrase: str | None = None,
+                 identities: list[str] | None = None) -> ParsedFile | ElementStream:
+    """``read_records``, except that a list object or array comes back as an
+    :class:`ElementStream`, decoded batch by batch as the caller asks (the importer writes the
+    first batches while the rest is still being decoded)."""
     path = Path(path)
     name = str(path)
     try:
@@ -63,10 +73,15 @@ def read_records(path: Path, *, bundle_passphrase: str | None = None,
         data = decrypt_bundle(data, name=name, identities=identities or [],
                               passphrase=bundle_passphrase)
         suffix = ""
-    return parse_bytes(data, name, jsonl=suffix in _JSONL_SUFFIXES)
+    return open_bytes(data, name, jsonl=suffix in _JSONL_SUFFIXES)
 
 
 def parse_bytes(data: bytes, name: str, *, jsonl: bool = False) -> ParsedFile:
+    source = open_bytes(data, name, jsonl=jsonl)
+    return source.parsed() if isinstance(source, ElementStream) else source
+
+
+def open_bytes(data: bytes, name: str, *, jsonl: bool = False) -> ParsedFile | ElementStream:
     # Windows editors write a UTF-8 byte-order mark; it is not part of the JSON.
     data = data.removeprefix(b"\xef\xbb\xbf")
     if not data.strip():
@@ -81,7 +96,7 @@ def parse_bytes(data: bytes, name: str, *, jsonl: bool = False) -> ParsedFile:
         except msgspec.DecodeError:
             elements = None  # not JSON: the plain path below says where
         if elements is not None:
-            return _from_elements(elements, name)
+            return ElementStream(elements, name)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -147,29 +162,63 @@ def _check(obj: object, location: str, name: str, out: ParsedFile) -> None:
 PARALLEL_MIN_RECORDS = 20_000
 
 
-def _from_elements(elements: list[msgspec.Raw], name: str) -> ParsedFile:
-    """The fast path: a list object's or array's elements, each still JSON text."""
-    split = len(elements) // 2 if len(elements) >= PARALLEL_MIN_RECORDS else len(elements)
-    helper = Helper(elements[split:]) if split < len(elements) else None
-    outcomes = decode_all(elements[:split])
-    if helper is not None:
-        theirs = helper.outcomes(len(elements) - split)
-        outcomes += theirs if theirs is not None else decode_all(elements[split:])
-    out = ParsedFile([], [])
-    records, rejected = out.records, out.rejected
-    for index, (raw, (summary, reason, body)) in enumerate(zip(elements, outcomes, strict=True)):
-        if summary is not None:
-            records.append(ReportRecord(raw if body is None else body, summary))
-        elif reason is not None:
-            rejected.append(Rejected(name, f"index {index}", reason))
-        else:  # not JSON orjson reads: say where, as the plain path would
-            try:
-                orjson.loads(bytes(raw))
-                reason = "not valid JSON"
-            except orjson.JSONDecodeError as exc:
-                reason = f"not valid JSON ({_json_error(exc, bytes(raw))})"
-            rejected.append(Rejected(name, f"index {index}", reason))
-    return out
+class ElementStream:
+    """The fast path: a list object's or array's elements, still JSON text, decoded a batch at
+    a time by :meth:`batches`. From ``PARALLEL_MIN_RECORDS`` on, a helper process decodes the
+    second half meanwhile. :attr:`rejected` is complete once the last batch is out."""
+
+    def __init__(self, elements: list[msgspec.Raw], name: str) -> None:
+        self.elements, self.name = elements, name
+        self.rejected: list[Rejected] = []
+
+    @property
+    def total(self) -> int:
+        return len(self.elements)
+
+    def batches(self, size: int) -> Iterator[tuple[list[ReportRecord], bool]]:
+        """(the valid records of the next ``size`` elements, whether every element of the file
+        has now been decoded: from then on :attr:`rejected` is final)."""
+        elements, total = self.elements, len(self.elements)
+        split = total // 2 if total >= PARALLEL_MIN_RECORDS else total
+        helper = Helper(elements[split:]) if split < total else None
+        for start in range(0, split, size):
+            end = min(start + size, split)
+            records = self._collect(start, elements[start:end], decode_all(elements[start:end]))
+            yield records, end == total
+        if helper is None:
+            return
+        outcomes = helper.outcomes(total - split)
+        if outcomes is None:
+            outcomes = decode_all(elements[split:])
+        # Every rejection is collected before the first of these batches is handed out: the
+        # caller takes "complete" to mean that :attr:`rejected` is final.
+        rest = [self._collect(start, elements[start:start + size],
+                              outcomes[start - split:start - split + size])
+                for start in range(split, total, size)]
+        for records in rest:
+            yield records, True
+
+    def parsed(self) -> ParsedFile:
+        records = [record for batch, _ in self.batches(len(self.elements)) for record in batch]
+        return ParsedFile(records, self.rejected)
+
+    def _collect(self, first: int, raws: list[msgspec.Raw], outcomes: list[Outcome]
+                 ) -> list[ReportRecord]:
+        records: list[ReportRecord] = []
+        for index, (raw, (summary, reason, body)) in enumerate(zip(raws, outcomes, strict=True),
+                                                               first):
+            if summary is not None:
+                records.append(ReportRecord(raw if body is None else body, summary))
+            elif reason is not None:
+                self.rejected.append(Rejected(self.name, f"index {index}", reason))
+            else:  # not JSON orjson reads: say where, as the plain path would
+                try:
+                    orjson.loads(bytes(raw))
+                    reason = "not valid JSON"
+                except orjson.JSONDecodeError as exc:
+                    reason = f"not valid JSON ({_json_error(exc, bytes(raw))})"
+                self.rejected.append(Rejected(self.name, f"index {index}", reason))
+        return records
 
 
 def _from_document(document: object, name: str) -> ParsedFile:

@@ -15,20 +15,19 @@ Rules (whoever calls: import, fetch, sync, local redaction):
 - A batch is one transaction, and what is already stored is read inside that transaction.
 
 Why two steps: :func:`prepare` does the Python work (hash, encrypt, pack) as if every report
-were new and touches no database; :func:`write` then, inside ``BEGIN IMMEDIATE``,
+were new and touches no database; :func:`write` then, inside a transaction,
 reads which of the batch's reports are already stored, settles those few, and inserts everything
 with one ``INSERT ... SELECT`` per table over a packed blob. That statement runs entirely inside
-SQLite, which releases the GIL while it works, so :class:`BatchWriter` can run it on a helper
-thread while the importing thread prepares the next batch: on two cores the B-tree and WAL work
-no longer adds to the import time. (``executemany`` would hand the GIL back and forth for every
-row and crawl while the other thread computes.)
+SQLite, which releases the GIL while it works, so ``batch_writer.BatchWriter`` can run it on a
+helper thread while the importing thread prepares the next batch: on two cores the B-tree and
+WAL work no longer adds to the import time. (``executemany`` would hand the GIL back and forth
+for every row and crawl while the other thread computes.)
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,7 +92,7 @@ class Prepared:
 
 def prepare(vault: Vault, records: Sequence[ReportRecord]) -> Prepared:
     """Hash and encrypt ``records`` (already validated). Pure CPU work: no database access, so
-    it may run while a :class:`BatchWriter` writes the previous batch."""
+    it may run while a ``BatchWriter`` writes the previous batch."""
     cipher = vault.cipher
     bodies = [record.body for record in records]
     summaries = [record.summary for record in records]
@@ -263,71 +262,20 @@ def _settle(vault: Vault, p: Prepared) -> tuple[list[int] | None, UpsertResult]:
     return keep, result
 
 
-def write(vault: Vault, p: Prepared) -> UpsertResult:
-    """Store a prepared batch in one transaction; returns what changed."""
-    with vault.transaction():
-        keep, result = _settle(vault, p)
-        if keep is None:
-            insert(vault.conn, p.packed)
-        elif keep:
-            insert(vault.conn, _repack(p, keep))
+def write(vault: Vault, p: Prepared, *, in_open_transaction: bool = False) -> UpsertResult:
+    """Store a prepared batch in one transaction (or in the caller's, already open); returns
+    what changed."""
+    if not in_open_transaction:
+        with vault.transaction():
+            return write(vault, p, in_open_transaction=True)
+    keep, result = _settle(vault, p)
+    if keep is None:
+        insert(vault.conn, p.packed)
+    elif keep:
+        insert(vault.conn, _repack(p, keep))
     return result
 
 
 def upsert_reports(vault: Vault, reports: Sequence[Mapping[str, Any]]) -> UpsertResult:
     """Store ``reports`` (already validated) in one transaction."""
     return write(vault, prepare(vault, [ReportRecord.of(report) for report in reports]))
-
-
-class BatchWriter:
-    """Writes prepared batches one at a time on a helper thread, so that the caller can prepare
-    the next batch meanwhile. The caller's thread must not touch the vault between
-    :meth:`submit` and :meth:`wait`; the helper is the only user of the connection then.
-
-    ``with BatchWriter(vault) as w: ... w.submit(p) ... result = w.wait()``; leaving the block
-    waits for the batch in flight (its transaction commits or rolls back, never half-done).
-    """
-
-    def __init__(self, vault: Vault) -> None:
-        self._vault = vault
-        self._thread: threading.Thread | None = None
-        self._result: UpsertResult | None = None
-        self._error: BaseException | None = None
-
-    def submit(self, p: Prepared) -> None:
-        if self._thread is not None:
-            raise RuntimeError("wait() for the batch in flight before submitting another")
-        self._result, self._error = None, None
-        self._thread = threading.Thread(target=self._run, args=(p,), name="vault-batch-writer",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self, p: Prepared) -> None:
-        try:
-            self._result = write(self._vault, p)
-        except BaseException as exc:  # handed to the caller's thread by wait()
-            self._error = exc
-
-    @property
-    def busy(self) -> bool:
-        return self._thread is not None
-
-    def wait(self) -> UpsertResult | None:
-        """The committed batch's result (None when nothing was in flight); re-raises its error
-        in the caller's thread."""
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return None
-        thread.join()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        return self._result
-
-    def __enter__(self) -> BatchWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
