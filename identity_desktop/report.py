@@ -49,18 +49,19 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _part(value: object, low: int, high: int) -> int | None:
-    # Exact class check: bool is an int subclass but never a date part; "[redacted]" is dropped.
-    return value if value.__class__ is int and low <= value <= high else None  # type: ignore[operator]
-
-
 def _date_parts(obj: object) -> tuple[int | None, int | None, int | None] | None:
     """(year, month, day) of a Stripe date object, or None when nothing usable is there."""
     if not isinstance(obj, dict):
         return None
-    year = _part(obj.get("year"), 1, 9999)
-    month = _part(obj.get("month"), 1, 12)
-    day = _part(obj.get("day"), 1, 31)
+    # Exact class checks: bool is an int subclass but never a date part; "[redacted]" is
+    # dropped. Straight-line code: this runs twice per imported report.
+    year, month, day = obj.get("year"), obj.get("month"), obj.get("day")
+    if not (year.__class__ is int and 1 <= year <= 9999):  # type: ignore[operator]
+        year = None
+    if not (month.__class__ is int and 1 <= month <= 12):  # type: ignore[operator]
+        month = None
+    if not (day.__class__ is int and 1 <= day <= 31):  # type: ignore[operator]
+        day = None
     if year is None and month is None and day is None:
         return None
     return year, month, day
