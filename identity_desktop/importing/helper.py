@@ -53,8 +53,11 @@ class Helper:
         self._result: list[Any] = []
         self._proc: subprocess.Popen[bytes] | None = None
         try:
-            self._proc = subprocess.Popen(helper_command(), stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(
+                helper_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                # Windows: no console window flashes up behind the reviewer's window.
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         except OSError:
             log.warning("import helper: could not start; decoding in this process")
             return
