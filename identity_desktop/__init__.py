@@ -10,6 +10,10 @@ import os as _os
 # The stripe package reads STRIPE_LOG once, when it is first imported, and then prints whole
 # response bodies (personal data) to stderr. Drop it before anything can import stripe.
 _os.environ.pop("STRIPE_LOG", None)
+# numpy's OpenBLAS starts a thread per core when imported, and those threads spin waiting for
+# work the app never gives them (the list index does element-wise work only): on a 2-core
+# laptop they take CPU from an import's writer thread. One thread: no pool at all.
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 try:  # the installed (or frozen) package's metadata is the one source of the version
     from importlib.metadata import PackageNotFoundError as _NotFound
