@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from identity_desktop.importing.importer import Cancelled, ImportSummary, Progress, import_files
-from identity_desktop.index import RedactionState, ReportIndex
+from identity_desktop.report_filter import RedactionState
 from identity_desktop.vault.reports import get_report, iter_summaries
 from identity_desktop.vault.store import Vault
+
+if TYPE_CHECKING:  # numpy loads with the index, when one is built (the CLI import builds none)
+    from identity_desktop.index import ReportIndex
 
 
 def session_states(vault: Vault) -> dict[str, RedactionState]:
@@ -37,8 +40,13 @@ class Desk:
             self._build_index()
 
     def _build_index(self) -> ReportIndex:
-        self._index = ReportIndex(iter_summaries(self.vault))
-        self.refresh_redaction_states()
+        from identity_desktop.index import ReportIndex
+
+        # A locked desk's index is empty (the summaries are out of reach, and must be).
+        self._index = ReportIndex() if self.vault.is_locked else \
+            ReportIndex(iter_summaries(self.vault))
+        if not self.vault.is_locked:
+            self.refresh_redaction_states()
         return self._index
 
     @property
@@ -100,4 +108,4 @@ class Desk:
 
     def lock(self) -> None:
         self.vault.lock()
-        self._index = ReportIndex()
+        self._index = None  # read again: empty (see _build_index)

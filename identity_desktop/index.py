@@ -11,74 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from identity_desktop.report import SUMMARY_FIELDS
+from identity_desktop.report_filter import F, RedactionState, ReportFilter, SortKey
 
-F = {name: i for i, name in enumerate(SUMMARY_FIELDS)}
-
-
-class RedactionState(StrEnum):
-    """What the list shows: the local copy's state overlaid with the outbox entry's state."""
-
-    NONE = "none"
-    QUEUED = "queued"
-    SENDING = "sending"
-    PROCESSING = "processing"
-    REDACTED = "redacted"
-    FAILED = "failed"
-
+__all__ = ["F", "RedactionState", "ReportFilter", "ReportIndex", "SortKey"]
 
 _REDACTION_CODES = {state: code for code, state in enumerate(RedactionState)}
 _REDACTION_BY_CODE = list(RedactionState)
-
-
-class SortKey(IntEnum):
-    CREATED = 0
-    ID = 1
-    TYPE = 2
-    STATUS = 3
-    NAME = 4
-    DOCUMENT_TYPE = 5
-    COUNTRY = 6
-    ISSUED = 7
-    EXPIRES = 8
-    SESSION = 9
-    REDACTION = 10
 
 
 _CATEGORICAL = ("type", "overall_status", "document_type", "issuing_country")
 _CATEGORICAL_SORT = {SortKey.TYPE: "type", SortKey.STATUS: "overall_status",
                      SortKey.DOCUMENT_TYPE: "document_type", SortKey.COUNTRY: "issuing_country"}
 _TEXT_SORT = {SortKey.ID: "id", SortKey.NAME: "name", SortKey.SESSION: "session"}
-
-
-@dataclass(frozen=True)
-class ReportFilter:
-    """Every filter the filter pane and the CLI offer; empty sets and None mean "any"."""
-
-    text: str = ""
-    statuses: frozenset[str] = frozenset()
-    types: frozenset[str] = frozenset()
-    document_types: frozenset[str] = frozenset()
-    countries: frozenset[str] = frozenset()
-    created_from: int | None = None  # epoch seconds, inclusive
-    created_to: int | None = None  # epoch seconds, inclusive
-    expired: bool = False
-    expires_within_days: int | None = None  # not yet expired, expires within N days
-    expires_before: dt.date | None = None  # expiration strictly before this day
-    expires_after: dt.date | None = None  # expiration strictly after this day
-    redaction: frozenset[RedactionState] = frozenset()
-    livemode: bool | None = None
-    today: dt.date | None = field(default=None, compare=False)  # tests pin "today"
-
-    def words(self) -> list[str]:
-        return self.text.casefold().split()
 
 
 def _haystack(s: Sequence[Any]) -> bytes:

@@ -29,7 +29,7 @@ from pyrage import passphrase as age_passphrase
 from identity_desktop.bundles.errors import ExportCancelledError
 from identity_desktop.bundles.keys import parse_recipients
 from identity_desktop.errors import BundleError
-from identity_desktop.index import ReportFilter
+from identity_desktop.report_filter import ReportFilter
 
 if TYPE_CHECKING:  # the desk imports this package lazily; keep the import one-way at runtime
     from identity_desktop.desk import Desk

@@ -12,7 +12,7 @@ from identity_desktop.bundles import export_reports, public_key
 from identity_desktop.cli.context import CliContext, add_group
 from identity_desktop.cli.filters import add_filter_options, filter_from_args
 from identity_desktop.errors import UsageError
-from identity_desktop.index import ReportFilter
+from identity_desktop.report_filter import ReportFilter
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 
 from identity_desktop.cli.context import parse_day
 from identity_desktop.errors import UsageError
-from identity_desktop.index import RedactionState, ReportFilter
+from identity_desktop.report_filter import RedactionState, ReportFilter
 
 
 def _values(items: list[str] | None) -> frozenset[str]:

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -14,8 +14,11 @@ from identity_desktop.cli.context import CliContext
 from identity_desktop.cli.filters import add_filter_options, filter_from_args
 from identity_desktop.demo import write_demo_file
 from identity_desktop.errors import IdentityDeskError
-from identity_desktop.index import F, ReportIndex
 from identity_desktop.report import ReportView
+from identity_desktop.report_filter import F
+
+if TYPE_CHECKING:  # numpy loads only for the commands that read the list index
+    from identity_desktop.index import ReportIndex
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

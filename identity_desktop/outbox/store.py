@@ -57,7 +57,7 @@ from typing import Any
 import orjson
 
 from identity_desktop.errors import IdentityDeskError, UsageError
-from identity_desktop.index import RedactionState
+from identity_desktop.report_filter import RedactionState
 from identity_desktop.vault.reports import get_report
 from identity_desktop.vault.store import Vault
 
