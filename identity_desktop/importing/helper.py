@@ -1,8 +1,9 @@
-"""A second process for the key-free half of reading a large file: decoding, checking and
-summarising records, so that a 100,000-report import reads on both cores.
+"""A second process for the key-free work of reading a large file: decoding, checking and
+summarising the last part of its records (``readers.HELPER_SHARE``), so that a 100,000-report
+import reads on both cores.
 
 Why a process: that work is Python code, which one process runs on one core at a time.
-Why this half: it needs no key. The helper is handed JSON text through a pipe and hands back
+Why this work: it needs no key. The helper is handed JSON text through a pipe and hands back
 summaries and rejection reasons through another; it never sees a key, opens no file and writes
 nothing anywhere (its standard error is discarded, so not even a crash prints a record).
 

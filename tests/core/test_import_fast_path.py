@@ -99,7 +99,7 @@ def test_head_fields_are_all_that_validation_and_summaries_read() -> None:
 
 @pytest.fixture(params=["one process", "with the helper process"])
 def helper_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every fast-path case runs twice: decoded here, and with the second half decoded by the
+    """Every fast-path case runs twice: decoded here, and with the last part decoded by the
     helper process (``importing.helper``; normally only from 20,000 records on)."""
     if request.param == "with the helper process":
         monkeypatch.setattr(readers, "PARALLEL_MIN_RECORDS", 2)

@@ -65,7 +65,7 @@ def test_a_valid_file_lands_whole_in_order_with_progress_after_commits(
     assert dones[0] >= 14  # at least the two held batches of the first half
 
 
-@pytest.mark.parametrize("bad_at", [2, 40, 89], ids=["first batch", "local half", "helper half"])
+@pytest.mark.parametrize("bad_at", [2, 20, 89], ids=["first batch", "local part", "helper's part"])
 def test_one_bad_record_anywhere_leaves_the_vault_as_it_was(vault: Vault, inputs_dir: Path,
                                                              bad_at: int) -> None:
     reports: list[Any] = copy.deepcopy(REPORTS)
