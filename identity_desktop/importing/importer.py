@@ -158,20 +158,20 @@ def _import_files(
         try:
             parsed = open_records(Path(path), bundle_passphrase=bundle_passphrase,
                                   identities=identities)
-            if isinstance(parsed, ElementStream) and not skip_invalid:
-                _stream_file(vault, parsed, outcome, summary, progress=progress,
-                             cancelled=cancelled)
-            elif isinstance(parsed, ElementStream):
-                parsed = parsed.parsed()
         except IdentityDeskError as exc:
             outcome.error = str(exc)
             log.info("import: file %d of %d refused as a whole", number, len(paths))
             continue
-        if isinstance(parsed, ElementStream):
+        if isinstance(parsed, ElementStream) and not skip_invalid:
+            # Errors while writing (a damaged vault, a lock) are not the file's: they propagate.
+            _stream_file(vault, parsed, outcome, summary, progress=progress,
+                         cancelled=cancelled)
             _log_outcome(outcome, number, len(paths))
             if outcome.cancelled:
                 break
             continue
+        if isinstance(parsed, ElementStream):
+            parsed = parsed.parsed()
         outcome.rejected = parsed.rejected
         if parsed.rejected and not skip_invalid:
             outcome.error = _refusal(path, parsed.rejected)

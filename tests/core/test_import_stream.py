@@ -107,3 +107,24 @@ def test_a_cancel_after_the_commit_keeps_what_was_reported(vault: Vault,
     assert summary.cancelled
     assert reported and report_count(vault) == max(20, reported[-1])
     assert summary.added + summary.unchanged == reported[-1]
+
+
+def test_an_error_while_writing_is_not_blamed_on_the_file(vault: Vault, inputs_dir: Path) -> None:
+    """A failure of the vault itself mid-import (here: it reports being locked) propagates as
+    it is, instead of reading as "the file was refused", and leaves no transaction open."""
+    from identity_desktop.errors import VaultLockedError
+
+    asked = 0
+
+    def cancelled() -> bool:
+        nonlocal asked
+        asked += 1
+        if asked == 3:
+            raise VaultLockedError("the vault is locked")
+        return False
+
+    with pytest.raises(VaultLockedError):
+        importer.import_files(vault, [_file(inputs_dir, REPORTS)], cancelled=cancelled)
+    assert report_count(vault) == 20  # the held batches were rolled back
+    upsert_reports(vault, REPORTS[20:21])
+    assert report_count(vault) == 21
