@@ -90,7 +90,10 @@ class Helper:
         """The helper's outcome for each of its ``count`` elements, or None if it failed."""
         if self._proc is None:
             return None
-        self._thread.join()
+        self._thread.join(_TIMEOUT)
+        if self._thread.is_alive():  # stuck: its pipes close when it dies
+            self._proc.kill()
+            self._thread.join()
         if not self._result:
             log.warning("import helper: exited with status %s; decoding in this process",
                         self._proc.returncode)

@@ -212,8 +212,8 @@ def test_a_desk_without_its_index_builds_it_from_the_vault_when_read(tmp_path: P
 
 def test_a_failing_helper_changes_nothing_but_the_speed(monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
-    """A helper that cannot start, dies or answers nonsense: the importer decodes its half
-    itself, with the same result, and says so in the log without a value."""
+    """A helper that cannot start, dies, hangs or answers nonsense: the importer decodes its
+    part itself, with the same result, and says so in the log without a value."""
     import sys
 
     from identity_desktop.importing import helper
@@ -222,7 +222,9 @@ def test_a_failing_helper_changes_nothing_but_the_speed(monkeypatch: pytest.Monk
     data = orjson.dumps(records)
     expected = readers._from_document(orjson.loads(data), "f.json")
     monkeypatch.setattr(readers, "PARALLEL_MIN_RECORDS", 2)
+    monkeypatch.setattr(helper, "_TIMEOUT", 1.0)
     for command in ([sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.exit(3)"],
+                    [sys.executable, "-c", "import time; time.sleep(60)"],  # stuck: killed
                     [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); "
                                            "sys.stdout.buffer.write(b'not a pickle')"],
                     ["/nonexistent/identity-desk-helper"]):
