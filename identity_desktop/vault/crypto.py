@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,38 +134,17 @@ class RecordCipher:
     def __init__(self, data_key: bytes) -> None:
         self._aead = AESGCM(_hkdf(data_key, b"identity-desk records v1"))
         self._lookup_key = _hkdf(data_key, b"identity-desk lookup v1")
-        # Keyed BLAKE2b states with the key block already absorbed, per personalisation: a copy
-        # of one is a third cheaper than keying a new hash (three hashes per imported report).
-        self._keyed: dict[bytes, Any] = {}
+        self._keyed: dict[bytes, Any] = {}  # personalisation -> keyed BLAKE2b state
         # cryptography >= 46 encrypts into a caller's buffer; older releases return new bytes.
         self._seal_into = getattr(self._aead, "encrypt_into", None)
 
-    def _keyed_hash(self, person: bytes) -> Any:
-        state = self._keyed.get(person)
-        if state is None:
-            state = self._keyed[person] = hashlib.blake2b(
+    def _hash_all(self, person: bytes, items: Iterable[bytes | memoryview]) -> list[bytes]:
+        """Keyed BLAKE2b of each item, from one state per personalisation with the key block
+        already absorbed (a copy is a third cheaper than keying a new hash)."""
+        keyed = self._keyed.get(person)
+        if keyed is None:
+            keyed = self._keyed[person] = hashlib.blake2b(
                 key=self._lookup_key, person=person, digest_size=LOOKUP_SIZE)
-        return state.copy()
-
-    def lookup(self, kind: bytes, value: str) -> bytes:
-        """Keyed hash of an identifier: stable for look-ups, meaningless without the key."""
-        state = self._keyed_hash(kind)
-        state.update(value.encode("utf-8"))
-        return state.digest()  # type: ignore[no-any-return]
-
-    def lookups(self, kind: bytes, values: Sequence[str]) -> list[bytes]:
-        """``lookup`` of many values (the import's hot loop, without a call per value)."""
-        keyed = self._keyed_hash(kind)
-        out = []
-        for value in values:
-            state = keyed.copy()
-            state.update(value.encode("utf-8"))
-            out.append(state.digest())
-        return out
-
-    def digests(self, items: Sequence[bytes | memoryview]) -> list[bytes]:
-        """``digest`` of many items."""
-        keyed = self._keyed_hash(b"content")
         out = []
         for data in items:
             state = keyed.copy()
@@ -173,11 +152,21 @@ class RecordCipher:
             out.append(state.digest())
         return out
 
+    def lookup(self, kind: bytes, value: str) -> bytes:
+        """Keyed hash of an identifier: stable for look-ups, meaningless without the key."""
+        return self._hash_all(kind, (value.encode("utf-8"),))[0]
+
+    def lookups(self, kind: bytes, values: Iterable[str]) -> list[bytes]:
+        """``lookup`` of many values (the import's hot loop, without a call per value)."""
+        return self._hash_all(kind, (value.encode("utf-8") for value in values))
+
     def digest(self, data: bytes | memoryview) -> bytes:
         """Keyed content digest, to tell "unchanged" on re-import without decrypting."""
-        state = self._keyed_hash(b"content")
-        state.update(data)
-        return state.digest()  # type: ignore[no-any-return]
+        return self._hash_all(b"content", (data,))[0]
+
+    def digests(self, items: Iterable[bytes | memoryview]) -> list[bytes]:
+        """``digest`` of many items."""
+        return self._hash_all(b"content", items)
 
     def seal_into(self, nonce: bytes, plaintext: bytes, ad: bytes, out: memoryview) -> None:
         """``encrypt`` written into ``out`` (exactly nonce + ciphertext + tag long) with the given
