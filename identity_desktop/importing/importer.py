@@ -9,7 +9,7 @@
   returns it also survives a power cut (see ``_bulk_settings``). The next batch is encrypted
   while the previous one is written (``vault.batch_writer.BatchWriter``).
 - A list object or array read strictly is written while it is still being decoded
-  (``_stream_file``): its first batches go into one transaction held open until every record
+  (``_write_file``): its first batches go into one transaction held open until every record
   is known valid, and are rolled back if one is not.
 - The cyclic garbage collector is paused for the whole import (see ``gc_pause``): it would
   otherwise walk the millions of live parsed objects again and again.
@@ -26,8 +26,7 @@ from typing import Any
 
 from identity_desktop.errors import IdentityDeskError
 from identity_desktop.gc_pause import gc_paused
-from identity_desktop.importing.readers import ElementStream, Rejected, open_records
-from identity_desktop.report import ReportRecord
+from identity_desktop.importing.readers import ElementStream, ParsedFile, Rejected, open_records
 from identity_desktop.vault.batch_writer import BatchWriter
 from identity_desktop.vault.batches import UpsertResult, prepare
 from identity_desktop.vault.store import Vault
@@ -162,23 +161,11 @@ def _import_files(
             outcome.error = str(exc)
             log.info("import: file %d of %d refused as a whole", number, len(paths))
             continue
-        if isinstance(parsed, ElementStream) and not skip_invalid:
-            # Errors while writing (a damaged vault, a lock) are not the file's: they propagate.
-            _stream_file(vault, parsed, outcome, summary, progress=progress,
-                         cancelled=cancelled)
-            _log_outcome(outcome, number, len(paths))
-            if outcome.cancelled:
-                break
-            continue
-        if isinstance(parsed, ElementStream):
+        if skip_invalid:
+            # Progress then counts the valid records, known once the whole file is decoded.
             parsed = parsed.parsed()
-        outcome.rejected = parsed.rejected
-        if parsed.rejected and not skip_invalid:
-            outcome.error = _refusal(path, parsed.rejected)
-            log.info("import: file %d of %d refused: %d invalid record(s)", number,
-                     len(paths), len(parsed.rejected))
-            continue
-        _store_file(vault, parsed.records, outcome, summary,
+        # Errors while writing (a damaged vault, a lock) are not the file's: they propagate.
+        _write_file(vault, parsed, outcome, summary, strict=not skip_invalid,
                     progress=progress, cancelled=cancelled)
         _log_outcome(outcome, number, len(paths))
         if outcome.cancelled:
@@ -204,15 +191,19 @@ def _count(outcome: FileOutcome, summary: ImportSummary, result: UpsertResult) -
     summary.changed.extend(result.changed)
 
 
-def _stream_file(vault: Vault, stream: ElementStream, outcome: FileOutcome,
-                 summary: ImportSummary, *, progress: Progress | None,
-                 cancelled: Cancelled | None) -> None:
-    """A strict import of a list object or array, written while it is decoded. Until the last
-    record is decoded (and so the file known valid), batches are *held*: written in one open
-    transaction, committed together once the file is known valid, rolled back if a record is
-    not (the file is then refused whole, as ``read_records`` + ``_store_file`` would) or on a
-    cancel. From then on each batch commits on its own, as in :func:`_store_file`."""
-    total = stream.total
+def _write_file(vault: Vault, source: ParsedFile | ElementStream, outcome: FileOutcome,
+                summary: ImportSummary, *, strict: bool, progress: Progress | None,
+                cancelled: Cancelled | None) -> None:
+    """Write one file's records batch by batch. While batch N is written (on the writer's
+    thread, inside SQLite), this thread encrypts batch N + 1; a batch counts, and progress is
+    reported, once it is committed.
+
+    A strict import of a list object or array (an :class:`ElementStream`) is written while it
+    is still being decoded: until its last record is decoded (and so the file known valid),
+    batches are *held*, written in one open transaction that is committed once the file is
+    known valid and rolled back if a record is not (the file is then refused whole, nothing
+    written) or on a cancel. From then on each batch commits on its own."""
+    total = source.total
     done = 0
     held: list[tuple[UpsertResult, int]] = []  # written, not yet committed: (result, records)
     held_open = False  # held batches were submitted and their commit was not
@@ -240,12 +231,12 @@ def _stream_file(vault: Vault, stream: ElementStream, outcome: FileOutcome,
             progress(outcome.path, done, total)
 
     with BatchWriter(vault) as writer:
-        for records, complete in stream.batches(BATCH_SIZE):
+        for records, complete in source.batches(BATCH_SIZE):
+            if strict and source.rejected:
+                continue  # refused whole: decode the rest only to name every bad record
             if cancelled is not None and cancelled():
                 outcome.cancelled = True
                 break
-            if stream.rejected:
-                continue  # refused whole: decode the rest only to name every bad record
             if complete and held_open:
                 finish(writer)
                 writer.submit_commit()
@@ -257,38 +248,6 @@ def _stream_file(vault: Vault, stream: ElementStream, outcome: FileOutcome,
             held_open = held_open or not complete
         finish(writer)
         writer.rollback()  # held batches left: a refusal or a cancel before the file was valid
-    if stream.rejected:
-        outcome.rejected = stream.rejected
-        outcome.error = _refusal(outcome.path, stream.rejected)
-
-
-def _store_file(vault: Vault, reports: list[ReportRecord], outcome: FileOutcome,
-                summary: ImportSummary, *, progress: Progress | None,
-                cancelled: Cancelled | None) -> None:
-    """Write one file's reports batch by batch. While batch N is written (on the writer's
-    thread, inside SQLite), this thread encrypts batch N + 1; batch N's progress is reported
-    once it is committed."""
-    total = len(reports)
-    in_flight = 0  # records done once the batch being written commits
-
-    def committed(result: UpsertResult | None) -> None:
-        if result is None:
-            return
-        outcome.added += result.added
-        outcome.updated += result.updated
-        outcome.unchanged += result.unchanged
-        summary.changed.extend(result.changed)
-        if progress is not None:
-            progress(outcome.path, in_flight, total)
-
-    with BatchWriter(vault) as writer:
-        for start in range(0, total, BATCH_SIZE):
-            if cancelled is not None and cancelled():
-                outcome.cancelled = True
-                break
-            batch = prepare(vault, reports[start:start + BATCH_SIZE])
-            committed(writer.wait())
-            writer.submit(batch)
-            in_flight = min(start + BATCH_SIZE, total)
-        committed(writer.wait())
-
+    outcome.rejected = source.rejected
+    if strict and source.rejected:
+        outcome.error = _refusal(outcome.path, source.rejected)

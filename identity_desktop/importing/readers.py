@@ -41,13 +41,25 @@ class ParsedFile:
     records: list[ReportRecord]  # the valid ones, in file order
     rejected: list[Rejected]
 
+    @property
+    def total(self) -> int:
+        """Records an import of this file writes."""
+        return len(self.records)
+
+    def batches(self, size: int) -> Iterator[tuple[list[ReportRecord], bool]]:
+        """As :meth:`ElementStream.batches`: everything is decoded already."""
+        for start in range(0, len(self.records), size):
+            yield self.records[start:start + size], True
+
+    def parsed(self) -> ParsedFile:
+        return self
+
 
 def read_records(path: Path, *, bundle_passphrase: str | None = None,
                  identities: list[str] | None = None) -> ParsedFile:
     """Read and validate every record of ``path``. Raises ``ImportFileError`` when the file fails
     as a whole (unreadable, empty, not JSON, not reports); bad records are returned as rejected."""
-    source = open_records(path, bundle_passphrase=bundle_passphrase, identities=identities)
-    return source.parsed() if isinstance(source, ElementStream) else source
+    return open_records(path, bundle_passphrase=bundle_passphrase, identities=identities).parsed()
 
 
 def open_records(path: Path, *, bundle_passphrase: str | None = None,
@@ -77,8 +89,7 @@ def open_records(path: Path, *, bundle_passphrase: str | None = None,
 
 
 def parse_bytes(data: bytes, name: str, *, jsonl: bool = False) -> ParsedFile:
-    source = open_bytes(data, name, jsonl=jsonl)
-    return source.parsed() if isinstance(source, ElementStream) else source
+    return open_bytes(data, name, jsonl=jsonl).parsed()
 
 
 def open_bytes(data: bytes, name: str, *, jsonl: bool = False) -> ParsedFile | ElementStream:
@@ -202,6 +213,7 @@ class ElementStream:
             yield records, True
 
     def parsed(self) -> ParsedFile:
+        """Every element decoded."""
         records = [record for batch, _ in self.batches(len(self.elements)) for record in batch]
         return ParsedFile(records, self.rejected)
 

@@ -1,5 +1,5 @@
 """A strict import of a list object or array is written while it is still being decoded
-(``importer._stream_file``): batches are held in one open transaction until the whole file is
+(``importer._write_file``): batches are held in one open transaction until the whole file is
 known valid. These tests shrink the batch size and the helper-process threshold so that a small
 file goes through every stage: held batches, the helper's half, the commit, then batches that
 commit one by one.
