@@ -62,7 +62,9 @@ class Helper:
         except OSError:
             log.warning("import helper: could not start; decoding in this process")
             return
-        payload = b"[" + b",".join(elements) + b"]"
+        # The elements as one JSON array; the brackets go down the pipe on their own, which
+        # saves copying ~50 MB once more on the importing thread.
+        payload = b",".join(elements)
         self._thread = threading.Thread(target=self._talk, args=(payload,),
                                         name="import-helper-pipe", daemon=True)
         self._thread.start()
@@ -75,7 +77,9 @@ class Helper:
         assert proc is not None and proc.stdin is not None and proc.stdout is not None
         try:
             with proc.stdin:
+                proc.stdin.write(b"[")
                 proc.stdin.write(payload)
+                proc.stdin.write(b"]")
             with proc.stdout:
                 out = proc.stdout.read()
             proc.wait(timeout=_TIMEOUT)
