@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
 
@@ -108,3 +109,14 @@ def unlocked(window_factory, vault_file: Path, qtbot):
     window = window_factory(vault_file)
     unlock(window, qtbot)
     return window
+
+
+def on_vault(window, qtbot, fn: Callable[[Any], Any]) -> Any:
+    """Run ``fn(desk)`` on the vault thread (where the vault lives) and return its result."""
+    box: list[Any] = []
+    op = window.session.run(lambda desk, _ctx: fn(desk), label="test")
+    op.success(box.append)
+    with qtbot.waitSignal(op.sig_finished, timeout=WAIT):
+        op.run_in_background()
+    assert box, "the op failed"
+    return box[0]

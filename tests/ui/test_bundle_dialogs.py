@@ -4,7 +4,6 @@ real vault, real pyrage, Qt offscreen. Nothing sleeps: every wait is a bounded q
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from identity_desktop.ui.dialogs.export_dialog import ExportDialog, ExportResult
 from identity_desktop.ui.extensions.bundles import install
 from identity_desktop.ui.operations import VaultOp
 from tests.ui.agefile import passphrase_bundle
-from tests.ui.conftest import REPORTS, WAIT, demo_reports, unlock
+from tests.ui.conftest import REPORTS, WAIT, demo_reports, on_vault, unlock
 from tests.ui.dragdrop import drop_files
 
 
@@ -28,17 +27,6 @@ from tests.ui.dragdrop import drop_files
 def window(unlocked):
     install(unlocked)
     return unlocked
-
-
-def on_vault(window, qtbot, fn: Callable[[Any], Any]) -> Any:
-    """Run ``fn(desk)`` on the vault thread (where the vault lives) and return its result."""
-    box: list[Any] = []
-    op = window.session.run(lambda desk, _ctx: fn(desk), label="test")
-    op.success(box.append)
-    with qtbot.waitSignal(op.sig_finished, timeout=WAIT):
-        op.run_in_background()
-    assert box, "the op failed"
-    return box[0]
 
 
 def decrypt_ids(path: Path, *, identities: list[str] | None = None,

@@ -22,7 +22,7 @@ from identity_desktop.ui.models.queue_model import QueueColumn
 from identity_desktop.ui.network import Reachability
 from identity_desktop.ui.sync_controller import SyncStatus
 from tests.fake_stripe import FakeStripe
-from tests.ui.conftest import WAIT, demo_reports, gone
+from tests.ui.conftest import WAIT, demo_reports, gone, on_vault
 
 KEY = "rk_test_51HandoffUiTestsKey4Mn7Qw"
 
@@ -32,14 +32,6 @@ def server() -> Iterator[FakeStripe]:
     with FakeStripe(api_keys={KEY}) as fake:
         fake.add_reports(demo_reports())
         yield fake
-
-
-def on_vault(window, qtbot, body) -> object:
-    result: list[object] = []
-    op = window.session.run(lambda desk, _ctx: result.append(body(desk)))
-    with qtbot.waitSignal(op.sig_finished, timeout=WAIT):
-        op.run_in_background()
-    return result[0] if result else None
 
 
 @pytest.fixture

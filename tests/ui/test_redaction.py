@@ -22,7 +22,7 @@ from identity_desktop.ui.models.queue_model import QueueColumn, QueueModel, Stat
 from identity_desktop.ui.network import Reachability
 from identity_desktop.ui.sync_controller import SyncStatus
 from tests.fake_stripe import FakeStripe
-from tests.ui.conftest import WAIT, demo_reports
+from tests.ui.conftest import WAIT, demo_reports, on_vault
 
 KEY = "rk_test_51RedactionUiTestsKey8Pq3Zx"
 
@@ -34,18 +34,11 @@ def server() -> Iterator[FakeStripe]:
         yield fake
 
 
-def run_on_vault(window, qtbot, body) -> object:
-    op = window.session.run(lambda desk, _ctx: body(desk))
-    with qtbot.waitSignal(op.sig_finished, timeout=WAIT):
-        op.run_in_background()
-    return op
-
-
 @pytest.fixture
 def feature(unlocked, server: FakeStripe, qtbot) -> RedactionFeature:
     window = unlocked
     window.context.api_base = server.base_url
-    run_on_vault(window, qtbot, lambda desk: store_key(desk.vault, KEY))
+    on_vault(window, qtbot, lambda desk: store_key(desk.vault, KEY))
     feature = install(window, use_system_network=False)
     # Nothing queued yet: no probe was made, and unknown reachability is not offline.
     assert feature.monitor.state is Reachability.UNKNOWN and not feature.monitor.active
