@@ -25,6 +25,7 @@ from identity_desktop.vault.crypto import KdfParams
 from identity_desktop.vault.reports import upsert_reports
 from identity_desktop.vault.store import Vault
 from tests.conftest import PASSPHRASE
+from tests.fake_stripe import FakeStripe
 
 NOW = 1_790_000_000  # 2026-09-21, fixed so generated data and cues never drift
 TODAY = dt.datetime.fromtimestamp(NOW, dt.UTC).date()
@@ -120,3 +121,22 @@ def on_vault(window, qtbot, fn: Callable[[Any], Any]) -> Any:
         op.run_in_background()
     assert box, "the op failed"
     return box[0]
+
+
+STRIPE_KEY = "rk_test_51UiTestsKeyHd7Rq3Zx8Mn4"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeStripe]:
+    """A fake Stripe holding the same reports (and sessions) as the window's vault."""
+    with FakeStripe(api_keys={STRIPE_KEY}) as fake:
+        fake.add_reports(demo_reports())
+        yield fake
+
+
+def connect_to_stripe(window, qtbot, server: FakeStripe) -> None:
+    """Point the window at ``server`` and store the API key in its vault."""
+    from identity_desktop.stripe_api.client import store_key
+
+    window.context.api_base = server.base_url
+    on_vault(window, qtbot, lambda desk: store_key(desk.vault, STRIPE_KEY))

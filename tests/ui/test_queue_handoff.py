@@ -6,8 +6,6 @@ confirmation. Nothing sleeps: every wait is a bounded qtbot wait."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -16,29 +14,20 @@ from identity_desktop.index import F, RedactionState
 from identity_desktop.outbox import store
 from identity_desktop.outbox.store import OutboxState
 from identity_desktop.outbox.sync import SyncOptions
-from identity_desktop.stripe_api.client import build_client, store_key
+from identity_desktop.stripe_api.client import build_client
 from identity_desktop.ui.extensions.redaction import RedactionFeature, install
 from identity_desktop.ui.models.queue_model import QueueColumn
 from identity_desktop.ui.network import Reachability
 from identity_desktop.ui.sync_controller import SyncStatus
 from tests.fake_stripe import FakeStripe
-from tests.ui.conftest import WAIT, demo_reports, gone, on_vault
-
-KEY = "rk_test_51HandoffUiTestsKey4Mn7Qw"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeStripe]:
-    with FakeStripe(api_keys={KEY}) as fake:
-        fake.add_reports(demo_reports())
-        yield fake
+from tests.ui.conftest import STRIPE_KEY as KEY
+from tests.ui.conftest import WAIT, connect_to_stripe, gone, on_vault
 
 
 @pytest.fixture
 def feature(unlocked, server: FakeStripe, qtbot) -> RedactionFeature:
     window = unlocked
-    window.context.api_base = server.base_url
-    on_vault(window, qtbot, lambda desk: store_key(desk.vault, KEY))
+    connect_to_stripe(window, qtbot, server)
     feature = install(window, use_system_network=False)
     # Looks at a handed-off session are spaced like polls: far apart here, so the second
     # "Sync now" below proves that each run looks once whatever the schedule says.

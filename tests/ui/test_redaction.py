@@ -6,7 +6,6 @@ and the pause on a refused key. Nothing sleeps: every wait is a bounded qtbot wa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel
@@ -16,29 +15,19 @@ from identity_desktop.index import F, RedactionState, ReportIndex
 from identity_desktop.outbox.store import OutboxEntry, OutboxState
 from identity_desktop.outbox.sync import SyncOptions
 from identity_desktop.report import REDACTED
-from identity_desktop.stripe_api.client import store_key
 from identity_desktop.ui.extensions.redaction import RedactionFeature, install
 from identity_desktop.ui.models.queue_model import QueueColumn, QueueModel, StateRole
 from identity_desktop.ui.network import Reachability
 from identity_desktop.ui.sync_controller import SyncStatus
 from tests.fake_stripe import FakeStripe
-from tests.ui.conftest import WAIT, demo_reports, on_vault
-
-KEY = "rk_test_51RedactionUiTestsKey8Pq3Zx"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeStripe]:
-    with FakeStripe(api_keys={KEY}) as fake:
-        fake.add_reports(demo_reports())  # the same reports (and sessions) as the window's vault
-        yield fake
+from tests.ui.conftest import STRIPE_KEY as KEY
+from tests.ui.conftest import WAIT, connect_to_stripe
 
 
 @pytest.fixture
 def feature(unlocked, server: FakeStripe, qtbot) -> RedactionFeature:
     window = unlocked
-    window.context.api_base = server.base_url
-    on_vault(window, qtbot, lambda desk: store_key(desk.vault, KEY))
+    connect_to_stripe(window, qtbot, server)
     feature = install(window, use_system_network=False)
     # Nothing queued yet: no probe was made, and unknown reachability is not offline.
     assert feature.monitor.state is Reachability.UNKNOWN and not feature.monitor.active
