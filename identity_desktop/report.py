@@ -23,10 +23,12 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import msgspec
 import orjson
+
+if TYPE_CHECKING:  # a body may be a span of the importer's input (msgspec.Raw)
+    import msgspec
 
 REDACTED = "[redacted]"
 CHECK_NAMES = ("document", "id_number", "selfie", "email", "phone")
