@@ -28,7 +28,7 @@ from identity_desktop.errors import IdentityDeskError
 from identity_desktop.gc_pause import gc_paused
 from identity_desktop.importing.readers import ElementStream, ParsedFile, Rejected, open_records
 from identity_desktop.vault.batch_writer import BatchWriter
-from identity_desktop.vault.batches import UpsertResult, prepare
+from identity_desktop.vault.batches import ImportLedger, UpsertResult, prepare
 from identity_desktop.vault.store import Vault
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ def _import_files(
     identities: list[str] | None,
 ) -> ImportSummary:
     summary = ImportSummary()
+    ledger = ImportLedger()  # lets a first import skip looking up what is stored
     for number, raw_path in enumerate(paths, 1):
         path = str(raw_path)
         outcome = FileOutcome(path)
@@ -165,7 +166,7 @@ def _import_files(
             # Progress then counts the valid records, known once the whole file is decoded.
             parsed = parsed.parsed()
         # Errors while writing (a damaged vault, a lock) are not the file's: they propagate.
-        _write_file(vault, parsed, outcome, summary, strict=not skip_invalid,
+        _write_file(vault, parsed, outcome, summary, ledger, strict=not skip_invalid,
                     progress=progress, cancelled=cancelled)
         _log_outcome(outcome, number, len(paths))
         if outcome.cancelled:
@@ -192,8 +193,8 @@ def _count(outcome: FileOutcome, summary: ImportSummary, result: UpsertResult) -
 
 
 def _write_file(vault: Vault, source: ParsedFile | ElementStream, outcome: FileOutcome,
-                summary: ImportSummary, *, strict: bool, progress: Progress | None,
-                cancelled: Cancelled | None) -> None:
+                summary: ImportSummary, ledger: ImportLedger, *, strict: bool,
+                progress: Progress | None, cancelled: Cancelled | None) -> None:
     """Write one file's records batch by batch. While batch N is written (on the writer's
     thread, inside SQLite), this thread encrypts batch N + 1; a batch counts, and progress is
     reported, once it is committed.
@@ -230,7 +231,7 @@ def _write_file(vault: Vault, source: ParsedFile | ElementStream, outcome: FileO
         if now and progress is not None:
             progress(outcome.path, done, total)
 
-    with BatchWriter(vault) as writer:
+    with BatchWriter(vault, ledger) as writer:
         for records, complete in source.batches(BATCH_SIZE):
             if strict and source.rejected:
                 continue  # refused whole: decode the rest only to name every bad record

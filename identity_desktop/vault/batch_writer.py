@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from identity_desktop.vault.batches import Prepared, UpsertResult, write
+from identity_desktop.vault.batches import ImportLedger, Prepared, UpsertResult, write
 from identity_desktop.vault.store import Vault
 
 
@@ -28,8 +28,9 @@ class BatchWriter:
     rolls back held batches not committed.
     """
 
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, vault: Vault, ledger: ImportLedger | None = None) -> None:
         self._vault = vault
+        self._ledger = ledger  # the import's, shared by its files' writers
         self._thread: threading.Thread | None = None
         self._result: UpsertResult | None = None
         self._error: BaseException | None = None
@@ -47,7 +48,7 @@ class BatchWriter:
         if held and not self.holding:
             self._vault.conn.execute("BEGIN IMMEDIATE")
             self.holding = True
-        return write(self._vault, p, in_open_transaction=held)
+        return write(self._vault, p, in_open_transaction=held, ledger=self._ledger)
 
     def _commit(self) -> None:
         if self.holding:

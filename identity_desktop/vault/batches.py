@@ -37,7 +37,7 @@ import orjson
 
 from identity_desktop.report import SUMMARY_FIELDS, ReportRecord, redact_report, summarize
 from identity_desktop.vault.crypto import NONCE_SIZE
-from identity_desktop.vault.packing import LOOKUP, Packed, insert, pack, sealed_size
+from identity_desktop.vault.packing import LOOKUP, Packed, insert, insert_new, pack, sealed_size
 from identity_desktop.vault.store import Vault
 
 _ID_COL = SUMMARY_FIELDS.index("id")
@@ -87,6 +87,7 @@ class Prepared:
     # Sessions of the batch's unredacted reports, packed, for the stored-state query; and those
     # of them that also arrive redacted here (their unredacted reports are redacted too).
     ask_sessions: bytes = b""
+    ask_session_list: list[bytes] = field(default_factory=list)
     redacted_here: frozenset[bytes] = frozenset()
 
 
@@ -147,7 +148,8 @@ def _ask_sessions(p: Prepared) -> None:
     ask = {s for s, summary in zip(p.sessions, p.summaries, strict=True)
            if s is not None and not summary[redacted]}
     p.redacted_here = frozenset(here & ask)
-    p.ask_sessions = b"".join(ask - here)
+    p.ask_session_list = list(ask - here)
+    p.ask_sessions = b"".join(p.ask_session_list)
 
 
 def _recompute(vault: Vault, p: Prepared, i: int, report: dict[str, Any]) -> None:
@@ -178,6 +180,44 @@ _STORED_SQL = (
     "UNION ALL SELECT 2, o.seq, o.lookup, o.entry FROM s JOIN outbox o ON o.lookup = s.k")
 
 _Row = tuple[int, Any, bytes, bytes]
+
+
+class ImportLedger:
+    """What one import has written, while that alone is what the vault holds: from a vault
+    with no report and no outbox entry when the import's first batch is written, as long as no
+    other connection writes to it (``PRAGMA data_version`` tells, read inside each batch's
+    transaction, when the write lock is held). A batch then finds stored only what the
+    ledger lists, so one whose reports and sessions are none of those skips the stored-state
+    query (a fifth of a first import's SQLite work). The ledger may list more than is stored
+    (batches rolled back): that only costs a query."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None  # data_version at the first batch
+        self._valid: bool | None = None  # None: no batch yet
+        self._lookups: set[bytes] = set()
+        self._sessions: set[bytes] = set()
+
+    def nothing_stored(self, conn: Any, p: Prepared) -> bool:
+        """Whether none of ``p``'s reports, nor any report or outbox entry of the sessions it
+        asks about, is stored. Inside ``p``'s transaction."""
+        if self._valid is False:
+            return False
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._valid is None:
+            self._version = version
+            self._valid = bool(conn.execute(
+                "SELECT NOT EXISTS (SELECT 1 FROM reports) "
+                "AND NOT EXISTS (SELECT 1 FROM outbox)").fetchone()[0])
+        elif version != self._version:  # another connection wrote: no longer known
+            self._valid = False
+        return bool(self._valid) and self._lookups.isdisjoint(p.lookups) \
+            and self._sessions.isdisjoint(p.ask_session_list)
+
+    def add(self, p: Prepared) -> None:
+        """``p`` was written (its transaction may still roll back)."""
+        if self._valid:
+            self._lookups.update(p.lookups)
+            self._sessions.update(s for s in p.sessions if s is not None)
 
 
 def _stored(vault: Vault, p: Prepared) -> tuple[dict[bytes, tuple[bytes, bytes]], list[_Row]]:
@@ -224,10 +264,15 @@ def _redacted_sessions(vault: Vault, p: Prepared, old_redacted: set[bytes],
     return found
 
 
-def _settle(vault: Vault, p: Prepared) -> tuple[list[int] | None, UpsertResult]:
-    """Which items to write (indices into ``p``, in row order; None: all of them, as packed)
-    and the counts, given what is already stored."""
-    stored, session_rows = _stored(vault, p)
+def _settle(vault: Vault, p: Prepared, ledger: ImportLedger | None
+            ) -> tuple[list[int] | None, UpsertResult]:
+    """Which items to write (indices into ``p``, in row order; None: all of them, as packed,
+    none of them stored yet) and the counts, given what is already stored."""
+    if ledger is not None and ledger.nothing_stored(vault.conn, p):
+        stored: dict[bytes, tuple[bytes, bytes]] = {}
+        session_rows: list[_Row] = []
+    else:
+        stored, session_rows = _stored(vault, p)
     old_redacted = {lookup for lookup, (_digest, sealed) in stored.items()
                     if _stored_redacted(vault, lookup, sealed)}
     sessions = _redacted_sessions(vault, p, old_redacted, session_rows) \
@@ -262,17 +307,20 @@ def _settle(vault: Vault, p: Prepared) -> tuple[list[int] | None, UpsertResult]:
     return keep, result
 
 
-def write(vault: Vault, p: Prepared, *, in_open_transaction: bool = False) -> UpsertResult:
+def write(vault: Vault, p: Prepared, *, in_open_transaction: bool = False,
+          ledger: ImportLedger | None = None) -> UpsertResult:
     """Store a prepared batch in one transaction (or in the caller's, already open); returns
-    what changed."""
+    what changed. An import passes its ``ledger`` for every batch it writes."""
     if not in_open_transaction:
         with vault.transaction():
-            return write(vault, p, in_open_transaction=True)
-    keep, result = _settle(vault, p)
+            return write(vault, p, in_open_transaction=True, ledger=ledger)
+    keep, result = _settle(vault, p, ledger)
     if keep is None:
-        insert(vault.conn, p.packed)
+        insert_new(vault.conn, p.packed)
     elif keep:
         insert(vault.conn, _repack(p, keep))
+    if ledger is not None:
+        ledger.add(p)
     return result
 
 
