@@ -15,13 +15,21 @@ _os.environ.pop("STRIPE_LOG", None)
 # laptop they take CPU from an import's writer thread. One thread: no pool at all.
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-try:  # the installed (or frozen) package's metadata is the one source of the version
-    from importlib.metadata import PackageNotFoundError as _NotFound
-    from importlib.metadata import version as _version
-
-    __version__ = _version("identity-desktop")
-except _NotFound:  # running from a bare checkout
-    __version__ = "0.1.0"
-
 APP_ID = "io.identitydesk.IdentityDesk"
 APP_NAME = "Identity Desk"
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read on first use: importlib.metadata takes ~25 ms of every start (the
+    CLI's commands, the import helper process) that never shows the version."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # The installed (or frozen) package's metadata is the one source of the version.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("identity-desktop")
+    except PackageNotFoundError:  # running from a bare checkout
+        value = "0.1.0"
+    globals()["__version__"] = value
+    return value

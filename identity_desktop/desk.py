@@ -6,11 +6,12 @@ changed so that callers (panes, the CLI) decide what to refresh.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from identity_desktop.importing.importer import Cancelled, ImportSummary, Progress, import_files
+from identity_desktop.importing.readers import ElementStream, ParsedFile
 from identity_desktop.report_filter import RedactionState
 from identity_desktop.vault.reports import get_report, iter_summaries
 from identity_desktop.vault.store import Vault
@@ -88,10 +89,12 @@ class Desk:
 
     def import_files(self, paths: Sequence[Path | str], *, skip_invalid: bool = False,
                      progress: Progress | None = None, cancelled: Cancelled | None = None,
-                     bundle_passphrase: str | None = None) -> ImportSummary:
+                     bundle_passphrase: str | None = None,
+                     opened: Mapping[str, ParsedFile | ElementStream] | None = None
+                     ) -> ImportSummary:
         summary = import_files(self.vault, paths, skip_invalid=skip_invalid, progress=progress,
                                cancelled=cancelled, bundle_passphrase=bundle_passphrase,
-                               identities=self.age_identities())
+                               identities=self.age_identities(), opened=opened)
         self.apply_changes(summary.changed)
         return summary
 

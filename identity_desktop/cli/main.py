@@ -13,13 +13,29 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from identity_desktop import __version__
 from identity_desktop.errors import IdentityDeskError, UsageError
 from identity_desktop.logs import configure_logging
 from identity_desktop.paths import private_umask
 
 PROG = "identity-desk"
 Handler = Callable[..., int | None]
+
+
+class _VersionAction(argparse.Action):
+    """argparse's ``version`` action, with the version read only when asked for (see
+    ``identity_desktop.__getattr__``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        import identity_desktop
+
+        print(f"{parser.prog} {identity_desktop.__version__}")
+        parser.exit()
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -55,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Review Stripe Identity verification reports offline, in an "
                                "encrypted vault, and queue their redaction.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     _global_options(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,9 @@ import orjson
 from identity_desktop.cli.context import CliContext
 from identity_desktop.cli.filters import add_filter_options, filter_from_args
 from identity_desktop.demo import write_demo_file
+from identity_desktop.desk import Desk
 from identity_desktop.errors import IdentityDeskError
+from identity_desktop.importing.readers import ElementStream, ParsedFile, read_ahead
 from identity_desktop.report import ReportView
 from identity_desktop.report_filter import F
 
@@ -60,16 +63,41 @@ def cmd_import(args: argparse.Namespace) -> int:
         end = "\r" if interactive and done < total else "\n"
         print(f"imported {done}/{total} from {path}", end=end, file=sys.stderr, flush=True)
 
-    # No list index: an import never reads it, and building it would decrypt every summary.
-    with ctx.desk(build_index=False) as desk:
+    desk, first = _unlock_reading_ahead(ctx, args.files[0])
+    try:
         summary = desk.import_files(args.files, skip_invalid=args.skip_invalid,
-                                    progress=progress, bundle_passphrase=bundle_passphrase)
+                                    progress=progress, bundle_passphrase=bundle_passphrase,
+                                    opened={args.files[0]: first} if first else None)
+    finally:
+        desk.lock()
     for rejected in summary.rejected if args.skip_invalid else ():
         print(f"rejected: {rejected}", file=sys.stderr)
     for error in summary.errors:
         print(f"identity-desk: error: {error}", file=sys.stderr)
     print(summary.line())
     return 1 if summary.errors else 0
+
+
+def _unlock_reading_ahead(ctx: CliContext, path: str
+                          ) -> tuple[Desk, ParsedFile | ElementStream | None]:
+    """The unlocked desk, and the first file opened meanwhile on another thread (read, split,
+    its helper process started): Argon2id runs without the GIL, so the two overlap instead of
+    adding up. No list index: an import never reads it, and building it would decrypt every
+    summary."""
+    with ThreadPoolExecutor(1, thread_name_prefix="import-read-ahead") as pool:
+        ahead = pool.submit(read_ahead, path)
+        try:
+            desk = ctx.open_desk(build_index=False)
+        except BaseException:
+            first = ahead.result()
+            if isinstance(first, ElementStream):
+                first.close()
+            raise
+        try:
+            return desk, ahead.result()
+        except BaseException:
+            desk.lock()
+            raise
 
 
 def _created_text(epoch: int) -> str:

@@ -90,6 +90,12 @@ class Helper:
         if proc.returncode == 0:
             self._result.append(out)
 
+    def stop(self) -> None:
+        """Kill the helper if it still runs (its answer is not wanted)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._thread.join()
+
     def outcomes(self, count: int) -> list[Outcome] | None:
         """The helper's outcome for each of its ``count`` elements, or None if it failed."""
         if self._proc is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,11 +132,20 @@ def import_files(
     cancelled: Cancelled | None = None,
     bundle_passphrase: str | None = None,
     identities: list[str] | None = None,
+    opened: Mapping[str, ParsedFile | ElementStream] | None = None,
 ) -> ImportSummary:
-    with gc_paused(), _bulk_settings(vault):
-        return _import_files(vault, paths, skip_invalid=skip_invalid, progress=progress,
-                             cancelled=cancelled, bundle_passphrase=bundle_passphrase,
-                             identities=identities)
+    """Import ``paths`` in order. ``opened``: files already opened (``readers.read_ahead``),
+    by their path as given; each is closed if the import stops before it."""
+    opened = dict(opened or {})
+    try:
+        with gc_paused(), _bulk_settings(vault):
+            return _import_files(vault, paths, skip_invalid=skip_invalid, progress=progress,
+                                 cancelled=cancelled, bundle_passphrase=bundle_passphrase,
+                                 identities=identities, opened=opened)
+    finally:
+        for source in opened.values():
+            if isinstance(source, ElementStream):
+                source.close()
 
 
 def _import_files(
@@ -148,6 +157,7 @@ def _import_files(
     cancelled: Cancelled | None,
     bundle_passphrase: str | None,
     identities: list[str] | None,
+    opened: dict[str, ParsedFile | ElementStream],
 ) -> ImportSummary:
     summary = ImportSummary()
     ledger = ImportLedger()  # lets a first import skip looking up what is stored
@@ -156,8 +166,8 @@ def _import_files(
         outcome = FileOutcome(path)
         summary.files.append(outcome)
         try:
-            parsed = open_records(Path(path), bundle_passphrase=bundle_passphrase,
-                                  identities=identities)
+            parsed = opened.pop(path, None) or open_records(
+                Path(path), bundle_passphrase=bundle_passphrase, identities=identities)
         except IdentityDeskError as exc:
             outcome.error = str(exc)
             log.info("import: file %d of %d refused as a whole", number, len(paths))

@@ -16,7 +16,7 @@ from pathlib import Path
 import msgspec
 import orjson
 
-from identity_desktop.errors import ImportFileError
+from identity_desktop.errors import IdentityDeskError, ImportFileError
 from identity_desktop.importing.helper import Helper, Outcome, decode_all
 from identity_desktop.importing.records import compact, decode, decode_object, split_elements
 from identity_desktop.report import ReportRecord
@@ -86,6 +86,24 @@ def open_records(path: Path, *, bundle_passphrase: str | None = None,
                               passphrase=bundle_passphrase)
         suffix = ""
     return open_bytes(data, name, jsonl=suffix in _JSONL_SUFFIXES)
+
+
+def read_ahead(path: Path | str) -> ParsedFile | ElementStream | None:
+    """``open_records`` of a file before the vault is unlocked, its helper process started,
+    so that reading overlaps the key derivation (the CLI's import: Argon2id runs without the
+    GIL). None for a bundle (opening one needs the vault's identity) and for a file that
+    cannot be read: the import then opens it as usual, and says what is wrong with it. A
+    stream that will not be imported after all must be ``close()``d."""
+    path = Path(path)
+    if path.suffix.lower() == ".age":
+        return None
+    try:
+        source = open_records(path)  # no identity: a bundle in disguise is refused here
+    except IdentityDeskError:
+        return None
+    if isinstance(source, ElementStream):
+        source.start()
+    return source
 
 
 def parse_bytes(data: bytes, name: str, *, jsonl: bool = False) -> ParsedFile:
@@ -184,17 +202,35 @@ class ElementStream:
     def __init__(self, elements: list[msgspec.Raw], name: str) -> None:
         self.elements, self.name = elements, name
         self.rejected: list[Rejected] = []
+        self._split: int | None = None  # where the helper's part begins, once started
+        self._helper: Helper | None = None
 
     @property
     def total(self) -> int:
         return len(self.elements)
 
+    def start(self) -> None:
+        """Hand the last part to a helper process now, if the file is large enough (the first
+        batch does it otherwise): a caller can have it decode while it unlocks the vault."""
+        if self._split is not None:
+            return
+        total = len(self.elements)
+        self._split = int(total * (1 - HELPER_SHARE)) if total >= PARALLEL_MIN_RECORDS else total
+        if self._split < total:
+            self._helper = Helper(self.elements[self._split:])
+
+    def close(self) -> None:
+        """Stop the helper of a stream that will not be read after all."""
+        if self._helper is not None:
+            self._helper.stop()
+
     def batches(self, size: int) -> Iterator[tuple[list[ReportRecord], bool]]:
         """(the valid records of the next ``size`` elements, whether every element of the file
         has now been decoded: from then on :attr:`rejected` is final)."""
-        elements, total = self.elements, len(self.elements)
-        split = int(total * (1 - HELPER_SHARE)) if total >= PARALLEL_MIN_RECORDS else total
-        helper = Helper(elements[split:]) if split < total else None
+        self.start()
+        elements, total, split, helper = self.elements, len(self.elements), self._split, \
+            self._helper
+        assert split is not None
         for start in range(0, split, size):
             end = min(start + size, split)
             records = self._collect(start, elements[start:end], decode_all(elements[start:end]))
