@@ -183,10 +183,8 @@ def test_built_app_shows_the_demo_window_offscreen(built_app: Path, user_home: P
 def test_built_app_runs_the_import_helper(built_app: Path, user_home: Path) -> None:
     """Large imports start the executable again as their helper process; the frozen one must
     answer as ``python -m identity_desktop.importing.helper`` does."""
-    import pickle
-
     from identity_desktop.demo import generate_reports
-    from identity_desktop.importing.helper import decode_all
+    from identity_desktop.importing.helper import decode_all, read_answer
     from identity_desktop.importing.records import split_elements
 
     payload = orjson.dumps(list(generate_reports(50, seed=3, now=1_790_000_000)))
@@ -196,7 +194,7 @@ def test_built_app_runs_the_import_helper(built_app: Path, user_home: Path) -> N
     assert result.returncode == 0 and result.stderr == b""
     elements = split_elements(payload)
     assert elements is not None
-    assert pickle.loads(result.stdout) == decode_all(elements)
+    assert read_answer(result.stdout) == [list(o) for o in decode_all(elements)]
 
 
 @pytest.mark.slow

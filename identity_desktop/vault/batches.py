@@ -37,7 +37,15 @@ import orjson
 
 from identity_desktop.report import SUMMARY_FIELDS, ReportRecord, redact_report, summarize
 from identity_desktop.vault.crypto import NONCE_SIZE
-from identity_desktop.vault.packing import LOOKUP, Packed, insert, insert_new, pack, sealed_size
+from identity_desktop.vault.packing import (
+    LOOKUP,
+    Packed,
+    Sealing,
+    insert,
+    insert_new,
+    pack,
+    sealed_size,
+)
 from identity_desktop.vault.store import Vault
 
 _ID_COL = SUMMARY_FIELDS.index("id")
@@ -109,34 +117,35 @@ def prepare(vault: Vault, records: Sequence[ReportRecord]) -> Prepared:
     # record was a tenth of an import, and each call also hands the GIL to the writer).
     count = len(out.bodies)
     nonces = os.urandom(2 * NONCE_SIZE * count)
-    seal, lookups = cipher.seal_into, out.lookups
-    sealed_summaries: list[bytes | memoryview] = [b""] * count
-    sealed_bodies: list[bytes | memoryview] = [b""] * count
-
-    def fill(i: int, summary_slot: memoryview, body_slot: memoryview) -> None:
-        at = 2 * NONCE_SIZE * i
-        seal(nonces[at:at + NONCE_SIZE], summary_plain[i], b"S" + lookups[i], summary_slot)
-        seal(nonces[at + NONCE_SIZE:at + 2 * NONCE_SIZE], bodies[i], b"B" + lookups[i],
-             body_slot)
-        sealed_summaries[i] = summary_slot
-        sealed_bodies[i] = body_slot
-
-    out.packed = pack(range(count), lookups, out.digests, out.sessions,
-                      [sealed_size(len(plain)) for plain in summary_plain],
-                      [sealed_size(len(body)) for body in bodies], fill)
-    out.sealed_summaries, out.sealed_bodies = sealed_summaries, sealed_bodies
+    out.sealed_summaries = [b""] * count
+    out.sealed_bodies = [b""] * count
+    out.packed = pack(
+        range(count), out.lookups, out.digests, out.sessions,
+        Sealing([nonces[k:k + NONCE_SIZE] for k in range(0, count * NONCE_SIZE, NONCE_SIZE)],
+                summary_plain, b"S", [sealed_size(len(plain)) for plain in summary_plain]),
+        Sealing([nonces[k:k + NONCE_SIZE] for k in range(count * NONCE_SIZE, len(nonces),
+                                                         NONCE_SIZE)],
+                bodies, b"B", [sealed_size(len(body)) for body in bodies]),
+        cipher.sealer(), (out.sealed_summaries, out.sealed_bodies))
     _ask_sessions(out)
     return out
 
 
-def _repack(p: Prepared, items: Sequence[int]) -> list[Packed]:
-    """Some of a prepared batch's items, packed again from their ciphertexts."""
-    def fill(i: int, summary_slot: memoryview, body_slot: memoryview) -> None:
-        summary_slot[:] = p.sealed_summaries[i]
-        body_slot[:] = p.sealed_bodies[i]
+def _copy_sealed(_nonce: bytes, sealed_rest: bytes | memoryview, _ad: bytes,
+                 out: memoryview) -> None:
+    out[:] = sealed_rest
 
-    return pack(items, p.lookups, p.digests, p.sessions, [len(s) for s in p.sealed_summaries],
-                [len(b) for b in p.sealed_bodies], fill)
+
+def _repack(p: Prepared, items: Sequence[int]) -> list[Packed]:
+    """Some of a prepared batch's items, packed again from their ciphertexts (each "sealed"
+    again by copying: its nonce, then the rest as it is)."""
+    def sealing(sealed: list[bytes | memoryview], ad_prefix: bytes) -> Sealing:
+        return Sealing([bytes(s[:NONCE_SIZE]) for s in sealed], [s[NONCE_SIZE:] for s in sealed],
+                       ad_prefix, [len(s) for s in sealed])
+
+    return pack(items, p.lookups, p.digests, p.sessions, sealing(p.sealed_summaries, b"S"),
+                sealing(p.sealed_bodies, b"B"), _copy_sealed,
+                ([b""] * len(p.lookups), [b""] * len(p.lookups)))
 
 
 def _ask_sessions(p: Prepared) -> None:

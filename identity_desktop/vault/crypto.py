@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,14 +168,20 @@ class RecordCipher:
         """``digest`` of many items."""
         return self._hash_all(b"content", items)
 
-    def seal_into(self, nonce: bytes, plaintext: bytes, ad: bytes, out: memoryview) -> None:
-        """``encrypt`` written into ``out`` (exactly nonce + ciphertext + tag long) with the given
-        fresh random nonce: the importer seals records straight into their packed rows."""
-        out[:NONCE_SIZE] = nonce
+    def sealer(self) -> Callable[[bytes, bytes | memoryview, bytes, memoryview], object]:
+        """``seal(nonce, plaintext, ad, out)``: the ciphertext and tag of ``plaintext`` under the
+        given fresh random nonce, written into ``out`` (exactly plaintext + tag long; the
+        caller stores the nonce before it). The importer seals records straight into their
+        packed rows with it, so it is the AEAD's own method where there is one."""
         if self._seal_into is not None:
-            self._seal_into(nonce, plaintext, ad, out[NONCE_SIZE:])
-        else:
-            out[NONCE_SIZE:] = self._aead.encrypt(nonce, plaintext, ad)
+            return self._seal_into  # type: ignore[no-any-return]
+        aead = self._aead
+
+        def seal(nonce: bytes, plaintext: bytes | memoryview, ad: bytes,
+                 out: memoryview) -> None:
+            out[:] = aead.encrypt(nonce, plaintext, ad)
+
+        return seal
 
     def encrypt(self, plaintext: bytes, ad: bytes) -> bytes:
         nonce = os.urandom(NONCE_SIZE)

@@ -226,7 +226,9 @@ def test_a_failing_helper_changes_nothing_but_the_speed(monkeypatch: pytest.Monk
     for command in ([sys.executable, "-c", "import sys; sys.stdin.buffer.read(); sys.exit(3)"],
                     [sys.executable, "-c", "import time; time.sleep(60)"],  # stuck: killed
                     [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); "
-                                           "sys.stdout.buffer.write(b'not a pickle')"],
+                                           "sys.stdout.buffer.write(b'not an answer')"],
+                    [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); "  # [1, 2]
+                                           "sys.stdout.buffer.write(bytes([0x92, 1, 2]))"],
                     ["/nonexistent/identity-desk-helper"]):
         monkeypatch.setattr(helper, "helper_command", lambda c=command: c)
         caplog.clear()
