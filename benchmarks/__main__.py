@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import filters, gui_start, import_speed, memory, unlock
-from benchmarks.common import REPO, Workspace, load_average, machine, run_child
+from benchmarks.common import (
+    REPO,
+    Workspace,
+    compile_bytecode,
+    load_average,
+    machine,
+    run_child,
+)
 from benchmarks.report import markdown
 
 MEASURES = ("import", "unlock", "filter", "memory", "sync", "gui")
@@ -67,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    results: dict[str, Any] = {"machine": machine(), "load_average_start": load_average(),
-                               "measures": {}}
+    log("compiling bytecode (what an install does; see common.compile_bytecode)")
+    results: dict[str, Any] = {"machine": machine(), "bytecode": compile_bytecode(),
+                               "load_average_start": load_average(), "measures": {}}
     started = time.perf_counter()
     with Workspace.create(args.keep) as ws:
         log(f"workspace {ws.root}; generating {args.reports:,} synthetic reports")
