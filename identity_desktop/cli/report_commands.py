@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,13 +65,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         end = "\r" if interactive and done < total else "\n"
         print(f"imported {done}/{total} from {path}", end=end, file=sys.stderr, flush=True)
 
-    desk, first = _unlock_reading_ahead(ctx, args.files[0])
-    try:
+    with _desk_reading_ahead(ctx, args.files[0]) as (desk, first):
         summary = desk.import_files(args.files, skip_invalid=args.skip_invalid,
                                     progress=progress, bundle_passphrase=bundle_passphrase,
                                     opened={args.files[0]: first} if first else None)
-    finally:
-        desk.lock()
     for rejected in summary.rejected if args.skip_invalid else ():
         print(f"rejected: {rejected}", file=sys.stderr)
     for error in summary.errors:
@@ -78,26 +77,24 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if summary.errors else 0
 
 
-def _unlock_reading_ahead(ctx: CliContext, path: str
-                          ) -> tuple[Desk, ParsedFile | ElementStream | None]:
-    """The unlocked desk, and the first file opened meanwhile on another thread (read, split,
-    its helper process started): Argon2id runs without the GIL, so the two overlap instead of
-    adding up. No list index: an import never reads it, and building it would decrypt every
+@contextmanager
+def _desk_reading_ahead(ctx: CliContext, path: str
+                        ) -> Iterator[tuple[Desk, ParsedFile | ElementStream | None]]:
+    """``ctx.desk()``, and the first file opened meanwhile on another thread (read, split, its
+    helper process started): Argon2id runs without the GIL, so the two overlap instead of
+    adding up. Its helper is stopped however the block ends (a wrong passphrase: before it is
+    used). No list index: an import never reads it, and building it would decrypt every
     summary."""
-    with ThreadPoolExecutor(1, thread_name_prefix="import-read-ahead") as pool:
-        ahead = pool.submit(read_ahead, path)
-        try:
-            desk = ctx.open_desk(build_index=False)
-        except BaseException:
-            first = ahead.result()
-            if isinstance(first, ElementStream):
-                first.close()
-            raise
-        try:
-            return desk, ahead.result()
-        except BaseException:
-            desk.lock()
-            raise
+    pool = ThreadPoolExecutor(1, thread_name_prefix="import-read-ahead")
+    ahead = pool.submit(read_ahead, path)
+    pool.shutdown(wait=False)  # the thread ends with its one job
+    try:
+        with ctx.desk(build_index=False) as desk:
+            yield desk, ahead.result()
+    finally:
+        first = ahead.result()
+        if isinstance(first, ElementStream):
+            first.close()
 
 
 def _created_text(epoch: int) -> str:

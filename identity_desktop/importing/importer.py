@@ -134,18 +134,12 @@ def import_files(
     identities: list[str] | None = None,
     opened: Mapping[str, ParsedFile | ElementStream] | None = None,
 ) -> ImportSummary:
-    """Import ``paths`` in order. ``opened``: files already opened (``readers.read_ahead``),
-    by their path as given; each is closed if the import stops before it."""
-    opened = dict(opened or {})
-    try:
-        with gc_paused(), _bulk_settings(vault):
-            return _import_files(vault, paths, skip_invalid=skip_invalid, progress=progress,
-                                 cancelled=cancelled, bundle_passphrase=bundle_passphrase,
-                                 identities=identities, opened=opened)
-    finally:
-        for source in opened.values():
-            if isinstance(source, ElementStream):
-                source.close()
+    """Import ``paths`` in order. ``opened``: files the caller has opened already
+    (``readers.read_ahead``), by their path as given; the caller closes them."""
+    with gc_paused(), _bulk_settings(vault):
+        return _import_files(vault, paths, skip_invalid=skip_invalid, progress=progress,
+                             cancelled=cancelled, bundle_passphrase=bundle_passphrase,
+                             identities=identities, opened=dict(opened or {}))
 
 
 def _import_files(
@@ -166,8 +160,10 @@ def _import_files(
         outcome = FileOutcome(path)
         summary.files.append(outcome)
         try:
-            parsed = opened.pop(path, None) or open_records(
-                Path(path), bundle_passphrase=bundle_passphrase, identities=identities)
+            parsed = opened.pop(path, None)  # once: a path given twice is read again
+            if parsed is None:
+                parsed = open_records(Path(path), bundle_passphrase=bundle_passphrase,
+                                      identities=identities)
         except IdentityDeskError as exc:
             outcome.error = str(exc)
             log.info("import: file %d of %d refused as a whole", number, len(paths))

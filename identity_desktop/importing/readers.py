@@ -92,8 +92,8 @@ def read_ahead(path: Path | str) -> ParsedFile | ElementStream | None:
     """``open_records`` of a file before the vault is unlocked, its helper process started,
     so that reading overlaps the key derivation (the CLI's import: Argon2id runs without the
     GIL). None for a bundle (opening one needs the vault's identity) and for a file that
-    cannot be read: the import then opens it as usual, and says what is wrong with it. A
-    stream that will not be imported after all must be ``close()``d."""
+    cannot be read: the import then opens it as usual, and says what is wrong with it. The
+    caller ``close()``s a stream once it is imported or will not be."""
     path = Path(path)
     if path.suffix.lower() == ".age":
         return None
@@ -220,7 +220,8 @@ class ElementStream:
             self._helper = Helper(self.elements[self._split:])
 
     def close(self) -> None:
-        """Stop the helper of a stream that will not be read after all."""
+        """Stop the helper if it still runs (a stream that will not be read after all;
+        nothing to do once it was)."""
         if self._helper is not None:
             self._helper.stop()
 
@@ -228,9 +229,8 @@ class ElementStream:
         """(the valid records of the next ``size`` elements, whether every element of the file
         has now been decoded: from then on :attr:`rejected` is final)."""
         self.start()
-        elements, total, split, helper = self.elements, len(self.elements), self._split, \
-            self._helper
-        assert split is not None
+        elements, total, helper = self.elements, len(self.elements), self._helper
+        split = total if self._split is None else self._split
         for start in range(0, split, size):
             end = min(start + size, split)
             records = self._collect(start, elements[start:end], decode_all(elements[start:end]))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,10 +93,9 @@ class Prepared:
     sealed_summaries: list[bytes | memoryview]
     sealed_bodies: list[bytes | memoryview]
     packed: list[Packed] = field(default_factory=list)  # every item, ready to insert
-    # Sessions of the batch's unredacted reports, packed, for the stored-state query; and those
-    # of them that also arrive redacted here (their unredacted reports are redacted too).
-    ask_sessions: bytes = b""
-    ask_session_list: list[bytes] = field(default_factory=list)
+    # Sessions of the batch's unredacted reports, for the stored-state query; and those of
+    # them that also arrive redacted here (their unredacted reports are redacted too).
+    ask_sessions: list[bytes] = field(default_factory=list)
     redacted_here: frozenset[bytes] = frozenset()
 
 
@@ -157,8 +157,7 @@ def _ask_sessions(p: Prepared) -> None:
     ask = {s for s, summary in zip(p.sessions, p.summaries, strict=True)
            if s is not None and not summary[redacted]}
     p.redacted_here = frozenset(here & ask)
-    p.ask_session_list = list(ask - here)
-    p.ask_sessions = b"".join(p.ask_session_list)
+    p.ask_sessions = list(ask - here)
 
 
 def _recompute(vault: Vault, p: Prepared, i: int, report: dict[str, Any]) -> None:
@@ -206,7 +205,7 @@ class ImportLedger:
         self._lookups: set[bytes] = set()
         self._sessions: set[bytes] = set()
 
-    def nothing_stored(self, conn: Any, p: Prepared) -> bool:
+    def nothing_stored(self, conn: sqlite3.Connection, p: Prepared) -> bool:
         """Whether none of ``p``'s reports, nor any report or outbox entry of the sessions it
         asks about, is stored. Inside ``p``'s transaction."""
         if self._valid is False:
@@ -220,7 +219,7 @@ class ImportLedger:
         elif version != self._version:  # another connection wrote: no longer known
             self._valid = False
         return bool(self._valid) and self._lookups.isdisjoint(p.lookups) \
-            and self._sessions.isdisjoint(p.ask_session_list)
+            and self._sessions.isdisjoint(p.ask_sessions)
 
     def add(self, p: Prepared) -> None:
         """``p`` was written (its transaction may still roll back)."""
@@ -236,7 +235,7 @@ def _stored(vault: Vault, p: Prepared) -> tuple[dict[bytes, tuple[bytes, bytes]]
     if not p.lookups:
         return {}, []
     rows = vault.conn.execute(_STORED_SQL, (b"".join(p.lookups), len(p.lookups),
-                                            p.ask_sessions, len(p.ask_sessions) // LOOKUP)
+                                            b"".join(p.ask_sessions), len(p.ask_sessions))
                               ).fetchall()
     stored = {lookup: (digest, summary) for kind, lookup, digest, summary in rows if kind == 0}
     return stored, [row for row in rows if row[0] != 0] if len(stored) < len(rows) else []
